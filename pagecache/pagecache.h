@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pagecache.h - a bounded user-space page cache with io_uring write-back.
+ *
+ * This module caches the contents of backing files in page-sized pages and
+ * writes dirty pages back with io_uring.  It knows nothing of FUSE: its only
+ * dependencies are libc, pthreads and liburing.  The FUSE layer (fs/) calls
+ * in; nothing here ever calls out.
+ *
+ * VOCABULARY (the kernel's, with the same meanings)
+ *
+ *   cache     One struct pc_cache per process: the memory budget, the list
+ *             used for eviction, the dirty-mapping list and the write-back
+ *             thread with its io_uring.
+ *   mapping   One struct pc_mapping per backing file (the kernel's
+ *             address_space).  It owns a descriptor of the backing file
+ *             opened read-write (or read-only) without O_APPEND/O_DIRECT, an
+ *             index of its pages by page index, and the file's *logical size*.
+ *   page      PAGE_SIZE bytes of one mapping at index = offset / PAGE_SIZE.
+ *
+ * LOGICAL SIZE
+ *
+ *   i_size is what the file's size is *now*, as every reader must see it: it
+ *   includes data written into the cache and not yet written back (it may be
+ *   larger than the backing file) and truncations (applied to the backing file
+ *   at once, so it is never smaller for long).  Write-back never writes a byte
+ *   at or past i_size: the last page is cropped, pages wholly past it are not
+ *   written.  Bytes of a page past i_size are always zero in the cache.
+ *
+ * PAGE STATES (flags of struct pc_page, all protected by mapping->lock)
+ *
+ *   UPTODATE   data holds the file's contents.  A page without it is being
+ *              filled (it is then LOCKED) and must not be read.
+ *   LOCKED     a read from the backing file is filling the page; anybody else
+ *              who needs the page waits on mapping->wait.  Never held across a
+ *              return to the caller.
+ *   DIRTY      data is newer than the backing file.  Set by pc_write(), by a
+ *              failed write-back and by pc_mark_dirty paths; cleared when the
+ *              page is *submitted* for write-back (like the kernel's
+ *              folio_clear_dirty_for_io).
+ *   WRITEBACK  a write of this page to the backing file is in flight.  At most
+ *              one write of a page is in flight at any time, so writes of one
+ *              page never complete out of order.
+ *
+ *   Transitions:
+ *
+ *     (absent) --fill--> LOCKED --read done--> UPTODATE
+ *     UPTODATE --pc_write--> UPTODATE|DIRTY
+ *     DIRTY --submit--> WRITEBACK  (dirty cleared, page->version remembered)
+ *     WRITEBACK --pc_write--> WRITEBACK|DIRTY   (re-dirtied during write-back:
+ *                                     it stays dirty and is written again)
+ *     WRITEBACK --success--> (clean)  or DIRTY if re-dirtied meanwhile
+ *     WRITEBACK --error--> DIRTY      (kept, retried; the error goes to errseq)
+ *     clean UPTODATE --evict/invalidate/truncate--> (absent)
+ *
+ *   A page that is DIRTY or WRITEBACK is never evicted nor dropped by an
+ *   invalidation; only truncation removes it (after waiting for its write).
+ *   Writers may copy into a page under write-back: the in-flight write may
+ *   then carry a mix of old and new bytes, which is harmless because the page
+ *   is dirty again and the next write-back (at the latest the next fsync)
+ *   writes the final bytes after the in-flight one has completed.
+ *
+ * LOCK ORDER (outermost first; "short" locks never cover I/O or sleeps other
+ * than condition waits that drop them)
+ *
+ *   mapping->trunc_lock   sleeping (rwlock).  Write-locked by pc_truncate()
+ *     |                   around "wait for write-back, ftruncate backing
+ *     |                   file"; read-locked by write-back submitters and
+ *     |                   fills so that nothing races with ftruncate.
+ *     +-- mapping->lock   short mutex: the page index, page flags and data,
+ *           |             i_size, dirty counts, errseq.  Never held across
+ *           |             io_uring submit/wait or any blocking syscall.
+ *           +-- cache->lock   short mutex: the SIEVE list, the dirty-mapping
+ *                             list, global counters' slow paths.
+ *
+ *   The evictor holds cache->lock and only *try*-locks a mapping->lock,
+ *   which keeps the order above deadlock-free.
+ *
+ * MEMORY
+ *
+ *   At most cache_size bytes of page data are allocated.  Clean, unlocked,
+ *   not-under-write-back pages are evicted with SIEVE (a FIFO with a visited
+ *   bit and a moving hand: a hit only sets a bit, no lock, no list move, and it
+ *   resists scans better than LRU).  When every page is dirty or under
+ *   write-back, allocation waits for write-back to free some.
+ *   Per-page overhead: struct pc_page (PC_PAGE_OVERHEAD bytes) plus index nodes
+ *   (about 8.2 bytes per page when the index is dense).
+ *
+ * WRITE-BACK
+ *
+ *   A background thread owns one io_uring.  It writes a mapping's dirty pages
+ *   when the cache's dirty bytes exceed dirty_background_bytes or when the
+ *   mapping has been dirty longer than dirty_expire_ms (checked every
+ *   writeback_interval_ms).  Adjacent dirty pages are coalesced into one
+ *   IORING_OP_WRITEV of at most max_write_pages pages.  Writers that would push
+ *   dirty bytes past dirty_bytes wait while write-back makes progress.
+ *   pc_write_and_wait() (fsync) writes the mapping's dirty pages itself on a
+ *   ring from a small pool and waits only for them and for that mapping's
+ *   in-flight writes, then fdatasync()s/fsync()s the backing file.
+ *
+ * ERRORS (errseq, as lib/errseq.c)
+ *
+ *   A failed write-back records its error in the mapping's errseq and leaves
+ *   the pages dirty.  Each opener samples the errseq when it opens
+ *   (pc_errseq_sample) and checks it at fsync/close
+ *   (pc_errseq_check_and_advance): each error is reported once to each
+ *   opener, and an error nobody has seen is reported to openers that come
+ *   after it.  While a mapping's write-back is failing, a pc_write() that would
+ *   dirty a page that is not already dirty fails with that error.
+ *
+ * All functions return 0 or a byte count on success and -errno on failure,
+ * and may be called from any number of threads at once.
+ */
+#ifndef MMAPFS_PAGECACHE_H
+#define MMAPFS_PAGECACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct pc_cache;
+struct pc_mapping;
+
+/* An opener's sample of a mapping's write-back error sequence. */
+typedef uint32_t pc_errseq_t;
+
+/* ---- Configuration ---------------------------------------------------- */
+
+struct pc_config {
+	size_t cache_size;		/* bytes of page data, at most */
+	size_t dirty_bytes;		/* writers wait above this */
+	size_t dirty_background_bytes;	/* background write-back above this */
+	unsigned int dirty_expire_ms;	/* write back data older than this */
+	unsigned int writeback_interval_ms; /* how often the flusher looks */
+	unsigned int max_write_pages;	/* pages coalesced into one write */
+	unsigned int queue_depth;	/* io_uring entries per ring */
+	unsigned int readahead_pages;	/* sequential read-ahead window */
+	bool no_uring;			/* use preadv/pwritev, never io_uring */
+};
+
+/*
+ * pc_config_default - fill @cfg with defaults scaled to this machine:
+ * cache_size = min(1 GiB, RAM / 8), dirty_bytes = cache_size / 4,
+ * dirty_background_bytes = dirty_bytes / 2, dirty_expire_ms = 3000,
+ * writeback_interval_ms = 500, max_write_pages = 256, queue_depth = 64,
+ * readahead_pages = 32.
+ */
+void pc_config_default(struct pc_config *cfg);
+
+/*
+ * pc_config_check - validate @cfg.  Returns NULL if it is usable, else a
+ * static message naming the field and its valid range.
+ */
+const char *pc_config_check(const struct pc_config *cfg);
+
+/* ---- The cache ---------------------------------------------------------- */
+
+/*
+ * pc_cache_create - allocate the cache and start its write-back thread.
+ * If io_uring cannot be set up (or cfg->no_uring), logs one line to stderr
+ * and uses the preadv/pwritev path.  Returns 0 and sets *out, or -errno.
+ */
+int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out);
+
+/*
+ * pc_cache_sync_all - write back every dirty page of every mapping, wait,
+ * then fdatasync each backing file written.  Returns the first error, but
+ * goes on with the other mappings after one fails.  Used at unmount and
+ * SIGTERM.
+ */
+int pc_cache_sync_all(struct pc_cache *c);
+
+/*
+ * pc_cache_destroy - stop the write-back thread and free everything.  Dirty
+ * data still cached is written back first (pc_cache_sync_all); the return
+ * value is that of the sync.  Every mapping must have been put.
+ */
+int pc_cache_destroy(struct pc_cache *c);
+
+/* true if the cache runs on io_uring, false on the preadv/pwritev path. */
+bool pc_cache_uses_uring(const struct pc_cache *c);
+
+/* ---- Mappings ----------------------------------------------------------- */
+
+/*
+ * pc_mapping_create - start caching the backing file open at @fd.
+ * The mapping takes ownership of @fd (it closes it when freed).  @fd must be
+ * open O_RDWR or O_RDONLY, without O_APPEND or O_DIRECT.  The logical size
+ * starts as the backing file's size.  Returns with one reference held.
+ */
+int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out);
+
+/* Take / drop a reference.  A mapping with dirty or in-flight pages stays
+ * alive (the cache holds its own reference) until it is clean; then the last
+ * put frees its pages and closes its descriptor. */
+void pc_mapping_get(struct pc_mapping *m);
+void pc_mapping_put(struct pc_mapping *m);
+
+/*
+ * pc_mapping_set_fd - replace the backing descriptor (e.g. upgrade from
+ * O_RDONLY to O_RDWR).  Takes ownership of @fd; the old one is closed once
+ * no I/O uses it.
+ */
+void pc_mapping_set_fd(struct pc_mapping *m, int fd);
+
+/* pc_mapping_writable - true if the backing descriptor is open for write. */
+bool pc_mapping_writable(struct pc_mapping *m);
+
+/* ---- Data --------------------------------------------------------------- */
+
+/*
+ * pc_read - copy up to @len bytes at @off into @buf.  Returns the number of
+ * bytes copied, which is @len unless the read reaches the logical end of file
+ * (a read is never short before EOF), 0 at or past EOF, or -errno.  Missing
+ * pages are filled from the backing file with batched reads; sequential
+ * readers get read-ahead.  Bytes past the backing file's end and inside the
+ * logical size read as zeros.
+ */
+ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off);
+
+/*
+ * pc_write - copy @len bytes from @buf into the cache at @off and mark the
+ * pages dirty; the logical size grows to off + len if that is larger (before
+ * any page becomes dirty).  A partial page is first filled from the backing
+ * file unless it lies wholly past min(i_size, backing size).  May wait
+ * (dirty throttling).  Returns @len or -errno (-EFBIG past the maximum file
+ * size, the stored write-back error while write-back of this mapping is
+ * failing and the write would dirty a clean page, -ENOMEM).
+ * If @limit_to_size, bytes at or past the logical size are discarded instead
+ * of growing the file (used for the kernel's page write-back, which must never
+ * extend a file): the return value is still @len.
+ */
+ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
+		 bool limit_to_size);
+
+/*
+ * pc_truncate - set the logical size to @size: pages wholly past it are
+ * dropped (after their in-flight write-back completed), the tail of the new
+ * last page is zeroed, the backing file is ftruncate()d.  A write-back that
+ * completes later can neither extend the file again nor bring back removed
+ * bytes.  Growing fills the new range with zeros (a hole).
+ */
+int pc_truncate(struct pc_mapping *m, off_t size);
+
+/*
+ * pc_invalidate_range - forget cached pages in [start, end) (end = -1: to the
+ * end of the file) because the backing file was changed by somebody else.
+ * Clean pages are dropped; dirty and in-flight pages are kept (ours are the
+ * newer data and will be written back: the last writer wins per page).
+ * Also re-reads the backing size: if the backing file is now smaller than
+ * the logical size and no dirty page lies past its end, the logical size
+ * shrinks to it (an outside truncation); if it is larger, it grows.
+ * Returns the number of pages dropped.
+ */
+long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end);
+
+/*
+ * pc_write_and_wait - make [start, end) (end = -1: whole file) durable:
+ * wait for that mapping's in-flight writes, write its dirty pages, wait for
+ * them, then fdatasync (@datasync) or fsync the backing file.  Returns 0 or
+ * the -errno of the write or sync; the error is also recorded in errseq.
+ */
+int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
+		      bool datasync);
+
+/*
+ * pc_writeback_start - queue the mapping's dirty pages for background
+ * write-back now (close-to-open visibility); does not wait.
+ */
+void pc_writeback_start(struct pc_mapping *m);
+
+/* ---- Sizes and times ---------------------------------------------------- */
+
+/* pc_size - the logical size. */
+off_t pc_size(struct pc_mapping *m);
+
+/*
+ * pc_mtime - the time of the last pc_write/pc_truncate that changed data, or
+ * {0, 0} if none happened since the mapping was created.
+ */
+struct timespec pc_mtime(struct pc_mapping *m);
+
+/*
+ * pc_has_dirty_range - true if any page overlapping [start, end) is dirty or
+ * under write-back (used for SEEK_DATA: cached dirty data counts as data).
+ */
+bool pc_has_dirty_range(struct pc_mapping *m, off_t start, off_t end);
+
+/* Bytes in this mapping that are dirty or under write-back. */
+size_t pc_mapping_dirty_bytes(struct pc_mapping *m);
+
+/* ---- Errors (errseq) ---------------------------------------------------- */
+
+/* pc_errseq_sample - what a new opener starts from (an error nobody has seen
+ * yet is still reported to it). */
+pc_errseq_t pc_errseq_sample(struct pc_mapping *m);
+
+/*
+ * pc_errseq_check_and_advance - if a write-back error happened since *@since,
+ * return it (-errno) and advance *@since so it is reported once; else 0.
+ */
+int pc_errseq_check_and_advance(struct pc_mapping *m, pc_errseq_t *since);
+
+/* ---- Statistics (read without locks; values may be a moment old) -------- */
+
+struct pc_stats {
+	uint64_t cache_size;		/* configured bytes */
+	uint64_t cached_bytes;		/* page data allocated */
+	uint64_t dirty_bytes;		/* dirty, not under write-back */
+	uint64_t writeback_bytes;	/* under write-back */
+	uint64_t hits;			/* pages found uptodate by pc_read */
+	uint64_t misses;		/* pages pc_read had to fill */
+	uint64_t readahead_pages;	/* pages filled ahead of the reader */
+	uint64_t bytes_read;		/* from backing files */
+	uint64_t bytes_written;		/* to backing files by write-back */
+	uint64_t writeback_requests;	/* writes submitted */
+	uint64_t evictions;		/* clean pages evicted */
+	uint64_t writeback_errors;	/* failed write-back requests */
+	uint64_t throttle_waits;	/* writers that waited on dirty_bytes */
+	uint64_t throttle_wait_ns;	/* total time they waited */
+	uint64_t syncs;			/* pc_write_and_wait calls */
+	uint64_t mappings;		/* live mappings */
+};
+
+void pc_stats_read(struct pc_cache *c, struct pc_stats *out);
+
+/* The page size used by the cache (sysconf(_SC_PAGESIZE)). */
+size_t pc_page_size(void);
+
+#endif /* MMAPFS_PAGECACHE_H */

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/lib/mount.sh - shell helpers for tests that mount mmapfs.
+#
+# Source it, then:
+#   t_require_fuse            exit 77 (skip) unless root and /dev/fuse
+#   t_tmpdir                  sets T_TMP to a fresh directory removed at exit
+#   t_mount BACKING MNT [opts] start "$MMAPFS -f", wait until mounted; sets
+#                             T_PID; the mount is undone on every exit path
+#   t_umount MNT              unmount and wait for the daemon to exit;
+#                             returns the daemon's exit status
+#   t_kill9 MNT               SIGKILL the daemon, clean the dead mount
+#   t_fail MSG                print and exit 1
+#
+# Every mount made through t_mount is recorded; an EXIT trap unmounts
+# whatever is still mounted (and kills its daemon), so a failing test never
+# leaves a mount behind.
+
+: "${MMAPFS:=${top_builddir:-.}/mmapfs}"
+T_MOUNTS=""
+T_PIDS=""
+T_TMP=""
+
+t_fail() { echo "FAIL: $*" >&2; exit 1; }
+
+t_require_fuse() {
+	if [ "$(id -u)" != 0 ]; then echo "SKIP: not root" >&2; exit 77; fi
+	if [ ! -c /dev/fuse ]; then echo "SKIP: no /dev/fuse" >&2; exit 77; fi
+	if [ ! -x "$MMAPFS" ]; then echo "FAIL: $MMAPFS not built" >&2; exit 1; fi
+}
+
+t_is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
+
+t_cleanup() {
+	rc=$?
+	for m in $T_MOUNTS; do
+		if t_is_mounted "$m"; then
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
+		fi
+	done
+	for p in $T_PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -n "$T_TMP" ] && rm -rf "$T_TMP"
+	exit $rc
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_tmpdir() {
+	T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mmapfs-test.XXXXXX") || t_fail "mktemp"
+}
+
+# t_mount BACKING MNT [extra args...]
+t_mount() {
+	b=$1 m=$2; shift 2
+	mkdir -p "$b" "$m"
+	"$MMAPFS" -f "$@" "$b" "$m" 2>>"${T_LOG:-/dev/stderr}" &
+	T_PID=$!
+	T_PIDS="$T_PIDS $T_PID"
+	T_MOUNTS="$T_MOUNTS $m"
+	i=0
+	while ! t_is_mounted "$m"; do
+		if ! kill -0 "$T_PID" 2>/dev/null; then
+			wait "$T_PID"; t_fail "mmapfs exited ($?) before mounting $m"
+		fi
+		i=$((i + 1)); [ $i -gt 200 ] && t_fail "mount of $m did not appear in 10 s"
+		sleep 0.05
+	done
+}
+
+# t_umount MNT [PID] - returns the daemon's exit status
+t_umount() {
+	m=$1 p=${2:-$T_PID}
+	umount "$m" || fusermount3 -u "$m" || return 1
+	wait "$p"
+}
+
+t_kill9() {
+	m=$1 p=${2:-$T_PID}
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	true
+}
