@@ -329,4 +329,26 @@ void pc_stats_read(struct pc_cache *c, struct pc_stats *out);
 /* The page size used by the cache (sysconf(_SC_PAGESIZE)). */
 size_t pc_page_size(void);
 
+#ifdef PC_FAULT_INJECTION
+/* ---- Fault injection (test builds only: libpagecache_fi.a) -------------- */
+
+enum pc_fault_op {
+	PC_FAULT_WRITE,		/* write-back writes */
+	PC_FAULT_FSYNC,		/* fdatasync/fsync of backing files */
+	PC_FAULT_READ,		/* fills */
+};
+
+#define PC_FAULT_SHORT	(-1)	/* transfer only half: must be resubmitted */
+#define PC_FAULT_DELAY	(-2)	/* complete 20 ms late */
+
+/*
+ * pc_fault_set - make the next @count operations of kind @op fail with
+ * errno @err (EIO, ENOSPC, EDQUOT, EAGAIN, EINTR, ...) or behave as
+ * PC_FAULT_SHORT / PC_FAULT_DELAY.  @count = 0 clears the fault;
+ * UINT_MAX means "until cleared".
+ */
+void pc_fault_set(struct pc_cache *c, enum pc_fault_op op, int err,
+		  unsigned int count);
+#endif
+
 #endif /* MMAPFS_PAGECACHE_H */

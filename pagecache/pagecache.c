@@ -1,0 +1,1318 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pagecache.c - mappings, pages and the data operations: read with fill and
+ * read-ahead, write with dirtying and throttling, truncate, invalidate,
+ * eviction (SIEVE), errseq and statistics.
+ *
+ * The write-back engine and all I/O live in writeback.c.  The states, the
+ * lock order and the quiescing rule are described in pagecache.h and
+ * pagecache_i.h; every function here says which locks it expects.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pagecache/pagecache_i.h"
+
+/* Largest file we accept: the kernel's MAX_LFS_FILESIZE less one page. */
+#define PC_MAX_FILE	((off_t)(LLONG_MAX - 65536))
+
+/* ---- errseq (lib/errseq.c, in our words) ------------------------------- */
+
+/*
+ * Layout: bits 0..11 the errno, bit 12 "seen", bits 13..31 a counter that
+ * moves when a new error is recorded after the previous one was seen.
+ */
+#define ERRSEQ_ERR_MASK	0xfffu
+#define ERRSEQ_SEEN	(1u << 12)
+#define ERRSEQ_CTR_INC	(1u << 13)
+
+/* Caller holds m->lock. */
+void pc_errseq_set_locked(struct pc_mapping *m, int err)
+{
+	pc_errseq_t old = m->wb_err, new;
+
+	if (err < 0)
+		err = -err;
+	new = (old & ~(ERRSEQ_ERR_MASK | ERRSEQ_SEEN)) | (unsigned)err;
+	if (old & ERRSEQ_SEEN)
+		new += ERRSEQ_CTR_INC;
+	else if (!(old & ERRSEQ_ERR_MASK))
+		new += ERRSEQ_CTR_INC;	/* first error ever: make it differ */
+	m->wb_err = new;
+}
+
+pc_errseq_t pc_errseq_sample(struct pc_mapping *m)
+{
+	pc_errseq_t v;
+
+	pthread_mutex_lock(&m->lock);
+	v = m->wb_err;
+	pthread_mutex_unlock(&m->lock);
+	/* An error nobody has seen is still reported to this opener. */
+	if (!(v & ERRSEQ_SEEN))
+		v = 0;
+	return v;
+}
+
+int pc_errseq_check_and_advance(struct pc_mapping *m, pc_errseq_t *since)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->wb_err != *since) {
+		m->wb_err |= ERRSEQ_SEEN;
+		*since = m->wb_err;
+		err = -(int)(m->wb_err & ERRSEQ_ERR_MASK);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+/* ---- Configuration ------------------------------------------------------ */
+
+size_t pc_page_size(void)
+{
+	static size_t ps;
+
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+void pc_config_default(struct pc_config *cfg)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	size_t ram = pages > 0 ? (size_t)pages * pc_page_size() : (1ul << 30);
+	size_t size = ram / 8;
+
+	if (size > (1ul << 30))
+		size = 1ul << 30;
+	if (size < (16ul << 20))
+		size = 16ul << 20;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache_size = size;
+	cfg->dirty_bytes = size / 4;
+	cfg->dirty_background_bytes = size / 8;
+	cfg->dirty_expire_ms = 3000;
+	cfg->writeback_interval_ms = 500;
+	cfg->max_write_pages = 256;
+	cfg->queue_depth = 64;
+	cfg->readahead_pages = 32;
+}
+
+const char *pc_config_check(const struct pc_config *cfg)
+{
+	size_t ps = pc_page_size();
+
+	if (cfg->cache_size < 16 * ps)
+		return "cache_size must be at least 16 pages (64 KiB)";
+	if (cfg->dirty_bytes < 4 * ps || cfg->dirty_bytes > cfg->cache_size / 2)
+		return "dirty_bytes must be between 4 pages and cache_size/2";
+	if (cfg->dirty_background_bytes > cfg->dirty_bytes)
+		return "dirty_background_bytes must not exceed dirty_bytes";
+	if (cfg->dirty_expire_ms > 3600 * 1000)
+		return "dirty_expire_ms must be between 0 and 3600000";
+	if (cfg->writeback_interval_ms < 1 ||
+	    cfg->writeback_interval_ms > 60 * 1000)
+		return "writeback_interval_ms must be between 1 and 60000";
+	if (cfg->max_write_pages < 1 || cfg->max_write_pages > 1024)
+		return "max_write_pages must be between 1 and 1024";
+	if (cfg->max_write_pages > IOV_MAX)
+		return "max_write_pages must not exceed IOV_MAX";
+	if (cfg->queue_depth < 4 || cfg->queue_depth > 4096)
+		return "queue_depth must be between 4 and 4096";
+	if (cfg->readahead_pages > 1024)
+		return "readahead_pages must be between 0 and 1024";
+	return NULL;
+}
+
+uint64_t pc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- SIEVE list and page allocation ------------------------------------- */
+
+/* Caller holds c->lock. */
+static void sieve_unlink(struct pc_cache *c, struct pc_page *p)
+{
+	if (!p->on_list)
+		return;
+	if (c->hand == p)
+		c->hand = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		c->newest = p->older;
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		c->oldest = p->newer;
+	p->newer = p->older = NULL;
+	p->on_list = false;
+}
+
+/* Caller holds c->lock. */
+static void sieve_insert(struct pc_cache *c, struct pc_page *p)
+{
+	p->older = c->newest;
+	p->newer = NULL;
+	if (c->newest)
+		c->newest->newer = p;
+	else
+		c->oldest = p;
+	c->newest = p;
+	p->on_list = true;
+}
+
+/*
+ * Remove @p from its mapping's index; the caller holds m->lock and has
+ * checked that the page is neither dirty, under write-back nor locked by
+ * anybody else.  The page is not freed.
+ */
+static void page_remove_locked(struct pc_mapping *m, struct pc_page *p)
+{
+	struct pc_page *gone = pc_radix_delete(&m->pages, p->index);
+
+	(void)gone;
+	assert(gone == p);
+	assert(!(p->flags & (PG_DIRTY | PG_WRITEBACK | PG_UNSTABLE)));
+	m->nr_pages--;
+}
+
+void pc_page_free(struct pc_cache *c, struct pc_page *p)
+{
+	pthread_mutex_lock(&c->lock);
+	sieve_unlink(c, p);
+	pthread_mutex_unlock(&c->lock);
+	free(p->data);
+	free(p);
+	atomic_fetch_sub(&c->nr_pages, 1);
+	pthread_cond_broadcast(&c->space);
+}
+
+/*
+ * Evict one clean page and hand its memory to the caller.  @held is the
+ * mapping whose lock the caller holds (its pages can be taken without a
+ * trylock), or NULL.  Caller holds c->lock.  Returns NULL if no page could
+ * be evicted.
+ */
+static struct pc_page *evict_one_locked(struct pc_cache *c,
+					struct pc_mapping *held)
+{
+	unsigned long budget = 2 * atomic_load(&c->nr_pages) + 2;
+
+	while (budget--) {
+		struct pc_page *p = c->hand ? c->hand : c->oldest;
+		struct pc_mapping *m;
+
+		if (!p)
+			return NULL;
+		c->hand = p->newer;
+		if (atomic_exchange(&p->visited, false))
+			continue;
+		m = p->mapping;
+		if (m != held && pthread_mutex_trylock(&m->lock))
+			continue;
+		if (p->flags & (PG_DIRTY | PG_WRITEBACK | PG_UNSTABLE |
+				PG_LOCKED)) {
+			if (m != held)
+				pthread_mutex_unlock(&m->lock);
+			continue;
+		}
+		page_remove_locked(m, p);
+		if (m != held)
+			pthread_mutex_unlock(&m->lock);
+		sieve_unlink(c, p);
+		atomic_fetch_add(&c->st.evictions, 1);
+		return p;
+	}
+	return NULL;
+}
+
+/*
+ * Get a page for @m at @index, not yet in the index.  Caller holds m->lock.
+ * Never sleeps: returns NULL when the cache is full of pages that cannot be
+ * evicted (dirty, under write-back, locked), and the caller must drop
+ * m->lock and call wait_for_space().
+ */
+static struct pc_page *page_alloc_locked(struct pc_mapping *m, uint64_t index)
+{
+	struct pc_cache *c = m->cache;
+	struct pc_page *p = NULL;
+	unsigned long n = atomic_load(&c->nr_pages);
+
+	while (n < c->max_pages) {
+		if (atomic_compare_exchange_weak(&c->nr_pages, &n, n + 1)) {
+			p = calloc(1, sizeof(*p));
+			if (p && posix_memalign((void **)&p->data, c->page_size,
+						c->page_size)) {
+				free(p);
+				p = NULL;
+			}
+			if (!p) {
+				atomic_fetch_sub(&c->nr_pages, 1);
+				return NULL;
+			}
+			break;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!p) {
+		p = evict_one_locked(c, m);
+		if (!p) {
+			pthread_mutex_unlock(&c->lock);
+			pc_wb_kick(c);
+			return NULL;
+		}
+	}
+	p->mapping = m;
+	p->index = index;
+	p->flags = 0;
+	atomic_store(&p->visited, false);
+	sieve_insert(c, p);
+	pthread_mutex_unlock(&c->lock);
+	return p;
+}
+
+/* Wait (no lock held) until a page may have become free or evictable. */
+static void wait_for_space(struct pc_cache *c)
+{
+	struct timespec ts;
+
+	pc_wb_kick(c);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 20 * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->lock);
+	pthread_cond_timedwait(&c->space, &c->lock, &ts);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- Dirty accounting --------------------------------------------------- */
+
+/* Caller holds m->lock. */
+void pc_mapping_dirty_list_add(struct pc_mapping *m)
+{
+	struct pc_cache *c = m->cache;
+
+	pthread_mutex_lock(&c->lock);
+	if (!m->on_dirty_list) {
+		m->on_dirty_list = true;
+		m->dl_prev = NULL;
+		m->dl_next = c->dirty_head;
+		if (c->dirty_head)
+			c->dirty_head->dl_prev = m;
+		c->dirty_head = m;
+		atomic_fetch_add(&m->refcount, 1);	/* the cache's */
+		m->dirtied_when_ms = pc_now_ms();
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* true if @m has nothing dirty nor in flight.  Caller holds m->lock. */
+bool pc_mapping_clean_locked(struct pc_mapping *m)
+{
+	return m->nr_dirty == 0 && m->nr_writeback == 0 &&
+	       m->nr_unstable == 0;
+}
+
+/*
+ * Take @m off the dirty list if it is clean, dropping the cache's reference.
+ * Caller holds no lock (the put may free the mapping).
+ */
+void pc_mapping_dirty_list_del(struct pc_mapping *m)
+{
+	struct pc_cache *c = m->cache;
+	bool drop = false;
+
+	pthread_mutex_lock(&m->lock);
+	if (pc_mapping_clean_locked(m)) {
+		pthread_mutex_lock(&c->lock);
+		if (m->on_dirty_list) {
+			m->on_dirty_list = false;
+			if (m->dl_prev)
+				m->dl_prev->dl_next = m->dl_next;
+			else
+				c->dirty_head = m->dl_next;
+			if (m->dl_next)
+				m->dl_next->dl_prev = m->dl_prev;
+			m->dl_prev = m->dl_next = NULL;
+			drop = true;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (drop)
+		pc_mapping_put(m);
+}
+
+/* Mark @p dirty.  Caller holds m->lock. */
+void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p)
+{
+	if (p->flags & PG_DIRTY)
+		return;
+	p->flags |= PG_DIRTY;
+	pc_radix_tag_set(&m->pages, p->index, PC_TAG_DIRTY);
+	m->nr_dirty++;
+	atomic_fetch_add(&m->cache->nr_dirty, 1);
+	if (m->nr_dirty == 1 && m->nr_writeback == 0)
+		m->dirtied_when_ms = pc_now_ms();
+	pc_mapping_dirty_list_add(m);
+}
+
+/*
+ * balance_dirty_pages, in short: while dirty and in-flight pages exceed the
+ * limit, wait for write-back to make progress, in slices of at most 200 ms.
+ * While @m's own write-back is failing, give up with its error instead of
+ * waiting forever.  Caller holds no lock.
+ */
+static int balance_dirty(struct pc_mapping *m)
+{
+	struct pc_cache *c = m->cache;
+	uint64_t t0 = 0;
+	int err = 0;
+
+	for (;;) {
+		unsigned long d = atomic_load(&c->nr_dirty) +
+				  atomic_load(&c->nr_writeback) +
+				  atomic_load(&c->nr_unstable);
+		struct timespec ts;
+
+		if (d > c->dirty_bg)
+			pc_wb_kick(c);
+		if (d < c->dirty_limit)
+			break;
+		pthread_mutex_lock(&m->lock);
+		err = m->wb_failing;
+		pthread_mutex_unlock(&m->lock);
+		if (err)
+			break;
+		if (!t0) {
+			t0 = now_ns();
+			atomic_fetch_add(&c->st.throttle_waits, 1);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_timedwait(&c->space, &c->lock, &ts);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (t0)
+		atomic_fetch_add(&c->st.throttle_wait_ns, now_ns() - t0);
+	return err;
+}
+
+/* ---- The cache ---------------------------------------------------------- */
+
+static void clear_state_locked(struct pc_mapping *m, struct pc_page *p,
+			       unsigned int flag);
+
+int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out)
+{
+	struct pc_cache *c;
+	const char *msg = pc_config_check(cfg);
+	int ret;
+
+	if (msg) {
+		fprintf(stderr, "mmapfs: pagecache: %s\n", msg);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	c->page_size = pc_page_size();
+	c->max_pages = cfg->cache_size / c->page_size;
+	c->dirty_limit = cfg->dirty_bytes / c->page_size;
+	c->dirty_bg = cfg->dirty_background_bytes / c->page_size;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->space, NULL);
+	pthread_mutex_init(&c->wb_lock, NULL);
+	pthread_cond_init(&c->wb_cond, NULL);
+#ifdef PC_FAULT_INJECTION
+	pthread_mutex_init(&c->fault_lock, NULL);
+#endif
+	ret = pc_wb_start(c);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+bool pc_cache_uses_uring(const struct pc_cache *c)
+{
+	return c->uring;
+}
+
+int pc_cache_sync_all(struct pc_cache *c)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	c->sync_all++;
+	pthread_mutex_unlock(&c->lock);
+	for (;;) {
+		struct pc_mapping *m;
+		int err;
+
+		/* Take the first dirty mapping; each sync takes it off. */
+		pthread_mutex_lock(&c->lock);
+		for (m = c->dirty_head; m; m = m->dl_next)
+			if (!m->wb_failing || !ret)
+				break;
+		if (m)
+			atomic_fetch_add(&m->refcount, 1);
+		pthread_mutex_unlock(&c->lock);
+		if (!m)
+			break;
+		err = pc_write_and_wait(m, 0, -1, true);
+		if (err && !ret)
+			ret = err;
+		if (err) {
+			/* A failing mapping stays dirty; do not spin on it. */
+			pthread_mutex_lock(&m->lock);
+			if (!m->wb_failing)
+				m->wb_failing = err;
+			pthread_mutex_unlock(&m->lock);
+		}
+		pc_mapping_put(m);
+		if (err) {
+			/* Try every other mapping once, then give up. */
+			bool more = false;
+
+			pthread_mutex_lock(&c->lock);
+			for (m = c->dirty_head; m; m = m->dl_next)
+				if (!m->wb_failing)
+					more = true;
+			pthread_mutex_unlock(&c->lock);
+			if (!more)
+				break;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	c->sync_all--;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int pc_cache_destroy(struct pc_cache *c)
+{
+	int ret = pc_cache_sync_all(c);
+
+	pc_wb_stop(c);
+	/* Mappings that stayed dirty after failures hold the cache's ref. */
+	for (;;) {
+		struct pc_mapping *m;
+
+		pthread_mutex_lock(&c->lock);
+		m = c->dirty_head;
+		if (m) {
+			c->dirty_head = m->dl_next;
+			if (c->dirty_head)
+				c->dirty_head->dl_prev = NULL;
+			m->on_dirty_list = false;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!m)
+			break;
+		pthread_mutex_lock(&m->lock);
+		fprintf(stderr, "mmapfs: pagecache: %lu dirty pages of a file "
+			"could not be written back and are lost\n",
+			m->nr_dirty + m->nr_unstable);
+		for (uint64_t next = 0;;) {
+			void *pp[64];
+			size_t n = pc_radix_gang(&m->pages, next, pp, 64, -1);
+
+			for (size_t i = 0; i < n; i++) {
+				clear_state_locked(m, pp[i], PG_DIRTY);
+				clear_state_locked(m, pp[i], PG_UNSTABLE);
+				next = ((struct pc_page *)pp[i])->index + 1;
+			}
+			if (n < 64)
+				break;
+		}
+		pthread_mutex_unlock(&m->lock);
+		pc_mapping_put(m);
+	}
+	pc_rings_free(c);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->space);
+	pthread_mutex_destroy(&c->wb_lock);
+	pthread_cond_destroy(&c->wb_cond);
+	free(c);
+	return ret;
+}
+
+void pc_stats_read(struct pc_cache *c, struct pc_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cache_size = c->cfg.cache_size;
+	s->cached_bytes = atomic_load(&c->nr_pages) * c->page_size;
+	s->dirty_bytes = atomic_load(&c->nr_dirty) * c->page_size;
+	s->writeback_bytes = atomic_load(&c->nr_writeback) * c->page_size;
+	s->hits = atomic_load(&c->st.hits);
+	s->misses = atomic_load(&c->st.misses);
+	s->readahead_pages = atomic_load(&c->st.readahead);
+	s->bytes_read = atomic_load(&c->st.bytes_read);
+	s->bytes_written = atomic_load(&c->st.bytes_written);
+	s->writeback_requests = atomic_load(&c->st.wb_requests);
+	s->evictions = atomic_load(&c->st.evictions);
+	s->writeback_errors = atomic_load(&c->st.wb_errors);
+	s->throttle_waits = atomic_load(&c->st.throttle_waits);
+	s->throttle_wait_ns = atomic_load(&c->st.throttle_wait_ns);
+	s->syncs = atomic_load(&c->st.syncs);
+	s->mappings = atomic_load(&c->nr_mappings);
+}
+
+/* ---- Mappings ----------------------------------------------------------- */
+
+int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out)
+{
+	struct pc_mapping *m;
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (fl & (O_APPEND | O_DIRECT))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cache = c;
+	atomic_init(&m->refcount, 1);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wait, NULL);
+	m->fd = fd;
+	m->writable = (fl & O_ACCMODE) == O_RDWR;
+	m->i_size = st.st_size;
+	m->backing_size = st.st_size;
+	atomic_fetch_add(&c->nr_mappings, 1);
+	*out = m;
+	return 0;
+}
+
+void pc_mapping_get(struct pc_mapping *m)
+{
+	atomic_fetch_add(&m->refcount, 1);
+}
+
+/* Free every page of a mapping nobody uses any more. */
+static void mapping_free(struct pc_mapping *m)
+{
+	struct pc_cache *c = m->cache;
+	void *pp[64];
+	size_t n;
+
+	while ((n = pc_radix_gang(&m->pages, 0, pp, 64, -1))) {
+		for (size_t i = 0; i < n; i++) {
+			struct pc_page *p = pp[i];
+
+			p->flags = 0;
+			pc_radix_delete(&m->pages, p->index);
+			pc_page_free(c, p);
+		}
+	}
+	close(m->fd);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wait);
+	atomic_fetch_sub(&c->nr_mappings, 1);
+	free(m);
+}
+
+void pc_mapping_put(struct pc_mapping *m)
+{
+	if (atomic_fetch_sub(&m->refcount, 1) == 1)
+		mapping_free(m);
+}
+
+/*
+ * Block new I/O on @m and wait for running I/O to drain.  Caller holds
+ * m->lock (dropped while waiting).
+ */
+static void quiesce_begin(struct pc_mapping *m)
+{
+	m->quiesce++;
+	while (m->nr_io)
+		pthread_cond_wait(&m->wait, &m->lock);
+}
+
+static void quiesce_end(struct pc_mapping *m)
+{
+	m->quiesce--;
+	pthread_cond_broadcast(&m->wait);
+}
+
+/* Wait until new I/O may start.  Caller holds m->lock. */
+static void wait_unquiesced(struct pc_mapping *m)
+{
+	while (m->quiesce)
+		pthread_cond_wait(&m->wait, &m->lock);
+}
+
+void pc_mapping_set_fd(struct pc_mapping *m, int fd)
+{
+	int old, fl = fcntl(fd, F_GETFL);
+
+	pthread_mutex_lock(&m->lock);
+	quiesce_begin(m);
+	old = m->fd;
+	m->fd = fd;
+	m->writable = fl >= 0 && (fl & O_ACCMODE) == O_RDWR;
+	quiesce_end(m);
+	pthread_mutex_unlock(&m->lock);
+	close(old);
+}
+
+bool pc_mapping_writable(struct pc_mapping *m)
+{
+	bool w;
+
+	pthread_mutex_lock(&m->lock);
+	w = m->writable;
+	pthread_mutex_unlock(&m->lock);
+	return w;
+}
+
+off_t pc_size(struct pc_mapping *m)
+{
+	off_t s;
+
+	pthread_mutex_lock(&m->lock);
+	s = m->i_size;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+struct timespec pc_mtime(struct pc_mapping *m)
+{
+	struct timespec t;
+
+	pthread_mutex_lock(&m->lock);
+	t = m->mtime;
+	pthread_mutex_unlock(&m->lock);
+	return t;
+}
+
+size_t pc_mapping_dirty_bytes(struct pc_mapping *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = (m->nr_dirty + m->nr_writeback) * m->cache->page_size;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+bool pc_has_dirty_range(struct pc_mapping *m, off_t start, off_t end)
+{
+	size_t ps = m->cache->page_size;
+	uint64_t first = (uint64_t)start / ps;
+	uint64_t last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
+	void *pp[1];
+	bool found = false;
+
+	pthread_mutex_lock(&m->lock);
+	for (int t = PC_TAG_DIRTY; t <= PC_TAG_WRITEBACK && !found; t++)
+		if (pc_radix_gang(&m->pages, first, pp, 1, t) &&
+		    ((struct pc_page *)pp[0])->index < last)
+			found = true;
+	pthread_mutex_unlock(&m->lock);
+	return found;
+}
+
+static void touch_mtime_locked(struct pc_mapping *m)
+{
+	clock_gettime(CLOCK_REALTIME, &m->mtime);
+}
+
+/* ---- Filling pages from the backing file -------------------------------- */
+
+/*
+ * Make pages [first, first + nr) present and uptodate.  Missing pages are
+ * allocated LOCKED, read with one vectored read per contiguous run (all runs
+ * submitted together), then marked UPTODATE.  Pages being filled by someone
+ * else are waited for.  Bytes past min(i_size, backing size) are zero.
+ * Caller holds m->lock; it is dropped during I/O and waits.  Returns 0 or
+ * -errno; on error no page of the range that this call inserted remains.
+ */
+static int fill_pages_locked(struct pc_mapping *m, uint64_t first,
+			     uint64_t nr)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	struct pc_page **new = NULL;
+	struct pc_io *ios = NULL;
+	struct iovec *iov = NULL;
+	uint64_t i, n_new = 0;
+	int n_io = 0, ret = 0, fd;
+	off_t limit;
+
+again:
+	wait_unquiesced(m);
+	/* Wait for pages somebody else is filling. */
+	for (i = first; i < first + nr; i++) {
+		struct pc_page *p = pc_radix_lookup(&m->pages, i);
+
+		if (p && (p->flags & PG_LOCKED)) {
+			pthread_cond_wait(&m->wait, &m->lock);
+			goto again;
+		}
+	}
+	new = malloc(nr * sizeof(*new));
+	iov = malloc(nr * sizeof(*iov));
+	ios = malloc(nr * sizeof(*ios));
+	if (!new || !iov || !ios) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	limit = m->i_size < m->backing_size ? m->i_size : m->backing_size;
+	for (i = first; i < first + nr; i++) {
+		struct pc_page *p = pc_radix_lookup(&m->pages, i);
+
+		if (p)
+			continue;
+		p = page_alloc_locked(m, i);
+		if (!p) {
+			if (n_new)
+				break;	/* fill what we have; caller loops */
+			pthread_mutex_unlock(&m->lock);
+			wait_for_space(c);
+			pthread_mutex_lock(&m->lock);
+			free(new);
+			free(iov);
+			free(ios);
+			new = NULL;
+			iov = NULL;
+			ios = NULL;
+			goto again;
+		}
+		ret = pc_radix_insert(&m->pages, i, p);
+		if (ret) {
+			pc_page_free(c, p);
+			break;
+		}
+		m->nr_pages++;
+		if ((off_t)(i * ps) >= limit) {
+			/* a hole past the backing data: zeros, no I/O */
+			memset(p->data, 0, ps);
+			p->flags = PG_UPTODATE;
+			continue;
+		}
+		p->flags = PG_LOCKED;
+		new[n_new++] = p;
+	}
+	if (!n_new)
+		goto out;
+	/* One read per contiguous run of new pages. */
+	for (i = 0; i < n_new; i++) {
+		struct pc_page *p = new[i];
+
+		iov[i].iov_base = p->data;
+		iov[i].iov_len = ps;
+		if (i && new[i - 1]->index + 1 == p->index &&
+		    ios[n_io - 1].iovcnt < IOV_MAX) {
+			ios[n_io - 1].iovcnt++;
+			ios[n_io - 1].len += ps;
+			continue;
+		}
+		ios[n_io++] = (struct pc_io){
+			.op = PC_IO_READ,
+			.off = (off_t)(p->index * ps),
+			.len = ps,
+			.iov = &iov[i],
+			.iovcnt = 1,
+		};
+	}
+	fd = m->fd;
+	for (int k = 0; k < n_io; k++)
+		ios[k].fd = fd;
+	m->nr_io++;
+	pthread_mutex_unlock(&m->lock);
+	pc_io_run(c, ios, n_io);
+	pthread_mutex_lock(&m->lock);
+	m->nr_io--;
+	/* Bytes past the end: zero (short read), and never past i_size. */
+	limit = m->i_size;
+	{
+		uint64_t pi = 0;
+
+		for (int k = 0; k < n_io; k++) {
+			ssize_t got = ios[k].done;
+
+			if (got < 0 && !ret)
+				ret = (int)got;
+			for (int j = 0; j < ios[k].iovcnt; j++, pi++) {
+				struct pc_page *p = new[pi];
+				off_t pstart = (off_t)(p->index * ps);
+				size_t before = (size_t)j * ps;
+				size_t valid = 0;
+
+				if (got > 0 && (size_t)got > before) {
+					valid = (size_t)got - before;
+					if (valid > ps)
+						valid = ps;
+				}
+				if (pstart + (off_t)valid > limit)
+					valid = limit > pstart ?
+						(size_t)(limit - pstart) : 0;
+				memset(p->data + valid, 0, ps - valid);
+				if (got > 0)
+					atomic_fetch_add(&c->st.bytes_read, valid);
+			}
+		}
+	}
+	for (i = 0; i < n_new; i++) {
+		struct pc_page *p = new[i];
+
+		p->flags &= ~PG_LOCKED;
+		if (ret) {
+			page_remove_locked(m, p);
+			pthread_mutex_unlock(&m->lock);
+			pc_page_free(c, p);
+			pthread_mutex_lock(&m->lock);
+		} else {
+			p->flags |= PG_UPTODATE;
+		}
+	}
+	pthread_cond_broadcast(&m->wait);
+out:
+	free(new);
+	free(iov);
+	free(ios);
+	return ret;
+}
+
+/* ---- pc_read ------------------------------------------------------------ */
+
+ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	size_t done = 0;
+	int ret = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	if (off >= m->i_size) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	if ((off_t)len > m->i_size - off)
+		len = (size_t)(m->i_size - off);
+	while (done < len) {
+		off_t pos = off + (off_t)done;
+		uint64_t idx = (uint64_t)pos / ps;
+		size_t in = (size_t)pos % ps;
+		size_t n = ps - in;
+		struct pc_page *p;
+
+		if (pos >= m->i_size)
+			break;		/* a truncate raced with us */
+		if (n > len - done)
+			n = len - done;
+		if ((off_t)n > m->i_size - pos)
+			n = (size_t)(m->i_size - pos);
+		p = pc_radix_lookup(&m->pages, idx);
+		if (p && (p->flags & PG_UPTODATE)) {
+			atomic_store(&p->visited, true);
+			memcpy((char *)buf + done, p->data + in, n);
+			done += n;
+			atomic_fetch_add(&c->st.hits, 1);
+			continue;
+		}
+		{
+			/* Miss: fill the missing run up to the end of the
+			 * request, plus read-ahead for sequential readers. */
+			uint64_t last = ((uint64_t)(off + (off_t)len) - 1) / ps;
+			uint64_t eof_idx = ((uint64_t)m->i_size + ps - 1) / ps;
+			uint64_t end = last + 1, cnt;
+
+			if (idx == m->ra_next || idx == 0) {
+				uint64_t ra = c->cfg.readahead_pages;
+
+				end += ra;
+				if (end > eof_idx)
+					end = eof_idx;
+				if (end > last + 1)
+					atomic_fetch_add(&c->st.readahead,
+							 end - last - 1);
+			}
+			/* never more than a quarter of the cache at once */
+			cnt = end - idx;
+			if (cnt > c->max_pages / 4)
+				cnt = c->max_pages / 4 ? c->max_pages / 4 : 1;
+			atomic_fetch_add(&c->st.misses, 1);
+			ret = fill_pages_locked(m, idx, cnt);
+			if (ret)
+				break;
+		}
+	}
+	m->ra_next = ((uint64_t)(off + (off_t)done) + ps - 1) / ps;
+	pthread_mutex_unlock(&m->lock);
+	if (ret && !done)
+		return ret;
+	return (ssize_t)done;
+}
+
+/* ---- pc_write ----------------------------------------------------------- */
+
+ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
+		 bool limit_to_size)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	off_t end;
+	size_t done = 0;
+	int ret;
+
+	if (off < 0)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (off > PC_MAX_FILE || (off_t)len > PC_MAX_FILE - off)
+		return -EFBIG;
+	ret = balance_dirty(m);
+	pthread_mutex_lock(&m->lock);
+	end = off + (off_t)len;
+	if (limit_to_size) {
+		/* The kernel's write-back never extends the file. */
+		if (end > m->i_size)
+			end = m->i_size;
+		if (off >= end) {
+			pthread_mutex_unlock(&m->lock);
+			return (ssize_t)len;
+		}
+	}
+	if (m->wb_failing) {
+		/* Refuse to dirty more while write-back keeps failing. */
+		for (off_t pos = off; pos < end;
+		     pos = (off_t)(((uint64_t)pos / ps + 1) * ps)) {
+			struct pc_page *p =
+				pc_radix_lookup(&m->pages, (uint64_t)pos / ps);
+
+			if (!p || !(p->flags & PG_DIRTY)) {
+				ret = m->wb_failing;
+				pthread_mutex_unlock(&m->lock);
+				return ret;
+			}
+		}
+	} else if (ret) {
+		/* throttling gave up, but the mapping recovered meanwhile */
+		ret = 0;
+	}
+	while (off + (off_t)done < end) {
+		off_t pos = off + (off_t)done;
+		uint64_t idx = (uint64_t)pos / ps;
+		size_t in = (size_t)pos % ps;
+		size_t n = ps - in;
+		struct pc_page *p;
+
+		if ((off_t)n > end - pos)
+			n = (size_t)(end - pos);
+		p = pc_radix_lookup(&m->pages, idx);
+		if (p && (p->flags & PG_LOCKED)) {
+			pthread_cond_wait(&m->wait, &m->lock);
+			continue;
+		}
+		if (!p) {
+			off_t limit = m->i_size < m->backing_size ?
+				      m->i_size : m->backing_size;
+			off_t pstart = (off_t)(idx * ps);
+
+			if (n == ps || pstart >= limit) {
+				/* whole page, or nothing to keep: no read */
+				p = page_alloc_locked(m, idx);
+				if (!p) {
+					pthread_mutex_unlock(&m->lock);
+					wait_for_space(c);
+					pthread_mutex_lock(&m->lock);
+					continue;
+				}
+				ret = pc_radix_insert(&m->pages, idx, p);
+				if (ret) {
+					pc_page_free(c, p);
+					break;
+				}
+				m->nr_pages++;
+				memset(p->data, 0, ps);
+				p->flags = PG_UPTODATE;
+			} else {
+				ret = fill_pages_locked(m, idx, 1);
+				if (ret)
+					break;
+				continue;
+			}
+		}
+		/* The size grows before the page becomes dirty, so that
+		 * write-back never crops the new bytes away. */
+		if (pos + (off_t)n > m->i_size)
+			m->i_size = pos + (off_t)n;
+		memcpy(p->data + in, (const char *)buf + done, n);
+		atomic_store(&p->visited, true);
+		pc_set_dirty_locked(m, p);
+		done += n;
+	}
+	if (done)
+		touch_mtime_locked(m);
+	pthread_mutex_unlock(&m->lock);
+	if (ret && !done)
+		return ret;
+	if (ret)
+		return (ssize_t)done;
+	return (ssize_t)len;
+}
+
+/* ---- pc_truncate -------------------------------------------------------- */
+
+enum drop_mode {
+	DROP_CLEAN,		/* only clean pages (invalidation) */
+	DROP_CLEAN_UNSTABLE,	/* and written-but-uncommitted ones */
+	DROP_ALL,		/* everything, waiting for I/O (truncate) */
+};
+
+/* Forget that @p is @flag (a PG_DIRTY or PG_UNSTABLE page being dropped). */
+static void clear_state_locked(struct pc_mapping *m, struct pc_page *p,
+			       unsigned int flag)
+{
+	struct pc_cache *c = m->cache;
+
+	if (!(p->flags & flag))
+		return;
+	p->flags &= ~flag;
+	if (flag == PG_DIRTY) {
+		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_DIRTY);
+		m->nr_dirty--;
+		atomic_fetch_sub(&c->nr_dirty, 1);
+	} else {
+		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_UNSTABLE);
+		m->nr_unstable--;
+		atomic_fetch_sub(&c->nr_unstable, 1);
+	}
+}
+
+/*
+ * Drop the pages with index in [@from, @to) that @mode allows.  With
+ * DROP_ALL, pages being filled or under write-back are waited for.  Caller
+ * holds m->lock (dropped while waiting and freeing).  Returns the number of
+ * pages dropped.
+ */
+static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
+			      uint64_t to, enum drop_mode mode)
+{
+	struct pc_cache *c = m->cache;
+	long dropped = 0;
+	uint64_t next = from;
+	void *pp[64];
+	size_t n;
+
+	while (next < to && (n = pc_radix_gang(&m->pages, next, pp, 64, -1))) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			struct pc_page *p = pp[i];
+
+			if (p->index >= to) {
+				next = to;
+				break;
+			}
+			next = p->index + 1;
+			if (p->flags & (PG_LOCKED | PG_WRITEBACK)) {
+				if (mode != DROP_ALL)
+					continue;
+				/* wait, then look at this index again */
+				pthread_cond_wait(&m->wait, &m->lock);
+				next = p->index;
+				break;
+			}
+			if ((p->flags & PG_DIRTY) && mode != DROP_ALL)
+				continue;
+			if ((p->flags & PG_UNSTABLE) && mode == DROP_CLEAN)
+				continue;
+			clear_state_locked(m, p, PG_DIRTY);
+			clear_state_locked(m, p, PG_UNSTABLE);
+			page_remove_locked(m, p);
+			pthread_mutex_unlock(&m->lock);
+			pc_page_free(c, p);
+			pthread_mutex_lock(&m->lock);
+			dropped++;
+			/* the index may have changed while unlocked */
+			break;
+		}
+		if (i == n && n < 64)
+			break;
+	}
+	return dropped;
+}
+
+int pc_truncate(struct pc_mapping *m, off_t size)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	uint64_t keep;
+	int ret = 0;
+
+	if (size < 0)
+		return -EINVAL;
+	if (size > PC_MAX_FILE)
+		return -EFBIG;
+	pthread_mutex_lock(&m->lock);
+	/* No write-back or fill may run while the backing file changes size:
+	 * a write completing after the ftruncate would extend it again. */
+	quiesce_begin(m);
+	m->i_size = size;
+	keep = ((uint64_t)size + ps - 1) / ps;
+	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
+	if (size % (off_t)ps) {
+		struct pc_page *p = pc_radix_lookup(&m->pages, keep - 1);
+
+		if (p && (p->flags & PG_UPTODATE))
+			memset(p->data + size % (off_t)ps, 0,
+			       ps - (size_t)(size % (off_t)ps));
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (ftruncate(m->fd, size) < 0)
+		ret = -errno;
+	pthread_mutex_lock(&m->lock);
+	if (!ret)
+		m->backing_size = size;
+	else if (m->backing_size > size)
+		m->backing_size = size;	/* never read the old tail back */
+	touch_mtime_locked(m);
+	quiesce_end(m);
+	pthread_mutex_unlock(&m->lock);
+	pc_mapping_dirty_list_del(m);
+	return ret;
+}
+
+/* ---- pc_invalidate_range ------------------------------------------------ */
+
+long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
+{
+	size_t ps = m->cache->page_size;
+	uint64_t first, last;
+	struct stat st;
+	long dropped;
+	int fd;
+
+	if (start < 0)
+		start = 0;
+	first = (uint64_t)start / ps;
+	last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
+	pthread_mutex_lock(&m->lock);
+	wait_unquiesced(m);
+	fd = m->fd;
+	m->nr_io++;
+	pthread_mutex_unlock(&m->lock);
+	/* fstat outside the lock: it is a syscall */
+	if (fstat(fd, &st) < 0)
+		st.st_size = -1;
+	pthread_mutex_lock(&m->lock);
+	m->nr_io--;
+	pthread_cond_broadcast(&m->wait);
+	dropped = drop_pages_locked(m, first, last, DROP_CLEAN);
+	if (st.st_size >= 0) {
+		off_t dirty_end = 0;
+		void *pp[1];
+		uint64_t probe = (uint64_t)st.st_size / ps;
+
+		/* Is any of our dirty data past the new backing end? */
+		for (int t = PC_TAG_DIRTY; t <= PC_TAG_WRITEBACK; t++)
+			if (pc_radix_gang(&m->pages, probe, pp, 1, t))
+				dirty_end = m->i_size;
+		m->backing_size = st.st_size;
+		if (st.st_size > m->i_size) {
+			m->i_size = st.st_size;
+		} else if (st.st_size < m->i_size && !dirty_end) {
+			/* shrunk outside: follow it */
+			uint64_t keep = ((uint64_t)st.st_size + ps - 1) / ps;
+
+			m->i_size = st.st_size;
+			dropped += drop_pages_locked(m, keep, UINT64_MAX,
+						     DROP_CLEAN_UNSTABLE);
+			if (st.st_size % (off_t)ps) {
+				struct pc_page *p =
+					pc_radix_lookup(&m->pages, keep - 1);
+
+				if (p && (p->flags & PG_UPTODATE))
+					memset(p->data + st.st_size % (off_t)ps,
+					       0, ps - (size_t)(st.st_size %
+								(off_t)ps));
+			}
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return dropped;
+}
+
+/* ---- Syncing ------------------------------------------------------------ */
+
+int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
+		      bool datasync)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	uint64_t first = start > 0 ? (uint64_t)start / ps : 0;
+	uint64_t last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
+	int ret, err;
+
+	atomic_fetch_add(&c->st.syncs, 1);
+	pthread_mutex_lock(&m->lock);
+	m->sync_waiters++;
+	ret = pc_writeback_range_sync(m, first, last);
+	/* Commit even after a write error: what did land must be durable,
+	 * and UNSTABLE pages written by the engine become clean only here. */
+	err = pc_commit_locked(m, datasync);
+	if (!ret)
+		ret = err;
+	m->sync_waiters--;
+	pthread_cond_broadcast(&m->wait);
+	pthread_mutex_unlock(&m->lock);
+	pc_mapping_dirty_list_del(m);
+	return ret;
+}
+
+void pc_writeback_start(struct pc_mapping *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->wb_kick = m->nr_dirty > 0;
+	pthread_mutex_unlock(&m->lock);
+	if (m->wb_kick)
+		pc_wb_kick(m->cache);
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pagecache_i.h - private structures of pagecache/.
+ *
+ * Read pagecache.h first: it defines the page states, the lock order and the
+ * vocabulary.  This file adds the fields, each with the lock that protects
+ * it, and the helpers shared by pagecache.c (data operations), writeback.c
+ * (the write-back engine and synchronous I/O) and index.c (the page index).
+ *
+ * I/O QUIESCING
+ *
+ *   Every I/O that uses a mapping's descriptor (a fill, a write-back write, an
+ *   fdatasync) is counted in mapping->nr_io while it runs.  pc_truncate() and
+ *   pc_mapping_set_fd() raise mapping->quiesce, wait until nr_io is zero, do
+ *   their blocking syscall (ftruncate, close) without mapping->lock, then
+ *   drop quiesce.  While quiesce is raised no new I/O starts on the mapping,
+ *   so no write can land after the ftruncate and re-extend the file, and no
+ *   read can bring back bytes the truncate removed.
+ */
+#ifndef MMAPFS_PAGECACHE_I_H
+#define MMAPFS_PAGECACHE_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "pagecache/pagecache.h"
+
+/* ---- The page index: a radix tree with tags (index.c) ------------------ */
+
+#define PC_RADIX_SHIFT	6
+#define PC_RADIX_SLOTS	(1u << PC_RADIX_SHIFT)
+#define PC_RADIX_MASK	(PC_RADIX_SLOTS - 1)
+
+enum pc_tag {
+	PC_TAG_DIRTY,		/* the page is DIRTY */
+	PC_TAG_WRITEBACK,	/* the page is under WRITEBACK */
+	PC_TAG_UNSTABLE,	/* the page is UNSTABLE */
+	PC_NR_TAGS
+};
+
+struct pc_rnode {
+	struct pc_rnode *parent;
+	unsigned int shift;		/* index bits below this level */
+	unsigned int offset;		/* our slot in parent */
+	unsigned int count;		/* non-NULL slots */
+	uint64_t tags[PC_NR_TAGS];	/* slot i's subtree holds a tagged item */
+	void *slots[PC_RADIX_SLOTS];	/* nodes, or items when shift == 0 */
+};
+
+struct pc_radix {
+	struct pc_rnode *root;		/* NULL when empty */
+};
+
+void *pc_radix_lookup(const struct pc_radix *r, uint64_t index);
+int pc_radix_insert(struct pc_radix *r, uint64_t index, void *item);
+void *pc_radix_delete(struct pc_radix *r, uint64_t index);
+void pc_radix_tag_set(struct pc_radix *r, uint64_t index, enum pc_tag tag);
+void pc_radix_tag_clear(struct pc_radix *r, uint64_t index, enum pc_tag tag);
+bool pc_radix_tagged(const struct pc_radix *r, enum pc_tag tag);
+/*
+ * Fill @out with up to @max items whose index is >= @start, in index order;
+ * with @tag >= 0 only items carrying that tag.  Returns how many.
+ */
+size_t pc_radix_gang(const struct pc_radix *r, uint64_t start, void **out,
+		     size_t max, int tag);
+/* Bytes of index nodes, for the overhead figure. */
+size_t pc_radix_node_size(void);
+
+/* ---- Pages -------------------------------------------------------------- */
+
+enum {
+	PG_UPTODATE	= 1u << 0,
+	PG_LOCKED	= 1u << 1,
+	PG_DIRTY	= 1u << 2,
+	PG_WRITEBACK	= 1u << 3,
+	PG_UNSTABLE	= 1u << 4,
+};
+
+struct pc_page {
+	struct pc_mapping *mapping;	/* constant while in the index */
+	uint64_t index;			/* constant while in the index */
+	unsigned int flags;		/* PG_*, mapping->lock */
+	atomic_bool visited;		/* SIEVE: set by hits, no lock */
+	bool on_list;			/* cache->lock */
+	struct pc_page *newer, *older;	/* SIEVE list, cache->lock */
+	uint64_t written_gen;		/* mapping->lock: write_gen of the
+					 * write that made it UNSTABLE */
+	char *data;			/* page_size bytes */
+};
+
+#define PC_PAGE_OVERHEAD (sizeof(struct pc_page))
+
+/* ---- Mappings ----------------------------------------------------------- */
+
+struct pc_mapping {
+	struct pc_cache *cache;		/* constant */
+	atomic_int refcount;		/* users + 1 while dirty (cache's) */
+
+	pthread_mutex_t lock;		/* the short lock, see pagecache.h */
+	pthread_cond_t wait;		/* page unlocked, write-back done,
+					 * nr_io drained, quiesce dropped */
+	struct pc_radix pages;		/* lock */
+	int fd;				/* lock; changed only when quiesced */
+	bool writable;			/* lock */
+	off_t i_size;			/* lock: the logical size */
+	off_t backing_size;		/* lock: what the backing file holds */
+	struct timespec mtime;		/* lock */
+	unsigned long nr_pages;		/* lock */
+	unsigned long nr_dirty;		/* lock: pages with PG_DIRTY */
+	unsigned long nr_writeback;	/* lock: pages with PG_WRITEBACK */
+	unsigned long nr_unstable;	/* lock: pages with PG_UNSTABLE */
+	uint64_t write_gen;		/* lock: completed writes, counted */
+	bool commit_inflight;		/* lock: an fdatasync is running */
+	uint64_t unstable_since_ms;	/* lock: first UNSTABLE page */
+	unsigned long nr_io;		/* lock: I/O on fd in progress */
+	unsigned int quiesce;		/* lock: blockers of new I/O */
+	unsigned int sync_waiters;	/* lock: pc_write_and_wait callers */
+	pc_errseq_t wb_err;		/* lock */
+	int wb_failing;			/* lock: -errno while write-back fails */
+	uint64_t retry_after_ms;	/* lock: back-off after a failure */
+	uint64_t dirtied_when_ms;	/* lock: when it became dirty */
+	uint64_t ra_next;		/* lock: index a sequential read wants */
+	bool wb_kick;			/* lock: write back at the next pass */
+
+	bool on_dirty_list;		/* cache->lock */
+	struct pc_mapping *dl_prev, *dl_next; /* cache->lock */
+};
+
+/* ---- The cache ---------------------------------------------------------- */
+
+struct pc_ring;
+
+struct pc_cache {
+	struct pc_config cfg;		/* constant */
+	size_t page_size;		/* constant */
+	unsigned long max_pages;	/* constant: cache_size / page_size */
+	unsigned long dirty_limit;	/* constant: pages */
+	unsigned long dirty_bg;		/* constant: pages */
+	bool uring;			/* constant: io_uring works */
+
+	pthread_mutex_t lock;		/* cache->lock */
+	pthread_cond_t space;		/* a page became free or clean */
+	struct pc_page *newest, *oldest, *hand;	/* SIEVE list, lock */
+	struct pc_mapping *dirty_head;	/* dirty-mapping list, lock */
+	struct pc_ring *ring_pool;	/* idle rings for sync I/O, lock */
+	unsigned int nr_rings;		/* lock */
+	unsigned int sync_all;		/* lock: pc_cache_sync_all running */
+
+	/* counters read without locks */
+	atomic_ulong nr_pages;		/* allocated pages */
+	atomic_ulong nr_dirty;		/* DIRTY pages (not in write-back) */
+	atomic_ulong nr_writeback;	/* pages under write-back */
+	atomic_ulong nr_unstable;	/* written, not yet fdatasync()ed */
+	atomic_ulong nr_mappings;
+	struct {
+		atomic_ullong hits, misses, readahead, bytes_read,
+			bytes_written, wb_requests, evictions, wb_errors,
+			throttle_waits, throttle_wait_ns, syncs;
+	} st;
+
+	/* the write-back engine (writeback.c) */
+	pthread_t wb_thread;
+	pthread_mutex_t wb_lock;	/* innermost; wb_cond's */
+	pthread_cond_t wb_cond;		/* kick the engine */
+	bool wb_kicked;			/* wb_lock */
+	bool wb_stop;			/* wb_lock */
+	struct pc_ring *wb_ring;	/* engine's own ring, engine only */
+
+#ifdef PC_FAULT_INJECTION
+	pthread_mutex_t fault_lock;
+	int fault_err[3];
+	unsigned int fault_count[3];
+#endif
+};
+
+/* ---- Helpers shared between the files ---------------------------------- */
+
+uint64_t pc_now_ms(void);
+
+/* pagecache.c */
+void pc_page_free(struct pc_cache *c, struct pc_page *p);
+void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p);
+void pc_errseq_set_locked(struct pc_mapping *m, int err);
+void pc_mapping_dirty_list_add(struct pc_mapping *m);
+bool pc_mapping_clean_locked(struct pc_mapping *m);
+void pc_mapping_dirty_list_del(struct pc_mapping *m);
+
+/* writeback.c: synchronous vectored I/O on a pooled ring or preadv/pwritev */
+enum pc_io_op { PC_IO_READ, PC_IO_WRITE, PC_IO_FSYNC, PC_IO_FDATASYNC };
+
+struct pc_io {
+	int fd;
+	enum pc_io_op op;
+	off_t off;
+	size_t len;			/* bytes wanted */
+	struct iovec *iov;		/* advanced as bytes complete */
+	int iovcnt;
+	ssize_t done;			/* bytes done, or -errno */
+};
+/*
+ * Run every I/O in @ios to completion: short transfers are resubmitted for
+ * the rest, -EAGAIN/-EINTR retried; a read stops at end of file.  No lock
+ * may be held.  Returns 0; each io->done says how it went.
+ */
+int pc_io_run(struct pc_cache *c, struct pc_io *ios, int n);
+
+int pc_wb_start(struct pc_cache *c);
+void pc_wb_stop(struct pc_cache *c);
+void pc_wb_kick(struct pc_cache *c);
+void pc_rings_free(struct pc_cache *c);
+
+/*
+ * Write back every dirty page of @m in pages [first, last] and wait.
+ * Caller holds m->lock and has raised m->sync_waiters; the lock is dropped
+ * and retaken.  Returns 0 or the first -errno.
+ */
+int pc_writeback_range_sync(struct pc_mapping *m, uint64_t first,
+			    uint64_t last);
+
+/*
+ * Commit (fdatasync or fsync) @m's UNSTABLE pages: on success they become
+ * clean, on failure DIRTY again and the error goes to errseq.  Caller holds
+ * m->lock (dropped during the sync).  Returns 0 or -errno.
+ */
+int pc_commit_locked(struct pc_mapping *m, bool datasync);
+
+#ifdef PC_FAULT_INJECTION
+/* Returns 0, or the fault to apply to the next operation of kind @op. */
+int pc_fault_next(struct pc_cache *c, int op);
+#endif
+
+#endif /* MMAPFS_PAGECACHE_I_H */

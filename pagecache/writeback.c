@@ -1,0 +1,810 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * writeback.c - all I/O of the page cache: vectored reads and writes and
+ * fdatasync through io_uring (or preadv/pwritev when io_uring is not
+ * available), the background write-back thread, synchronous write-back for
+ * fsync, and commits.
+ *
+ * WRITE-BACK, STEP BY STEP
+ *
+ *   collect   (mapping->lock) take a run of adjacent DIRTY pages that are not
+ *             under WRITEBACK, at most max_write_pages: clear DIRTY, set
+ *             WRITEBACK, crop the last page at i_size, count the request in
+ *             nr_io.  This is the kernel's folio_clear_dirty_for_io.
+ *   submit    (no lock) one IORING_OP_WRITEV per run, up to queue_depth runs
+ *             in flight, completions taken in any order; a short write is
+ *             resubmitted for the rest, -EAGAIN/-EINTR are resubmitted.
+ *   finish    (mapping->lock) clear WRITEBACK.  On error: DIRTY again,
+ *             errseq set, the mapping is "failing" until a later write-back
+ *             of all its dirty data and a commit succeed.  On success: the
+ *             page becomes UNSTABLE (in the backing file, not yet durable),
+ *             stamped with the mapping's write generation.
+ *   commit    (no lock during the sync) fdatasync the backing file; UNSTABLE
+ *             pages written before it started become clean, or DIRTY again
+ *             if it failed.  An UNSTABLE page is never evicted: if the
+ *             backing file's fdatasync fails, we still have the data to write
+ *             again (fsyncgate: success is never reported for data that is
+ *             not durable).  The background thread commits a mapping once it
+ *             has been written back and its oldest UNSTABLE page is older
+ *             than dirty_expire_ms, or at once when the cache is short of
+ *             clean pages; fsync always commits.
+ *
+ * THREADS
+ *
+ *   The write-back thread owns one ring.  Synchronous callers (fills, fsync)
+ *   take a ring from a pool (cache->ring_pool, cache->lock) and give it back,
+ *   so rings are never shared between threads and their number is bounded by
+ *   the number of concurrent callers.  io_uring's own worker pool is capped
+ *   per ring with io_uring_register_iowq_max_workers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pagecache/pagecache_i.h"
+
+struct pc_ring {
+	struct io_uring ring;
+	struct pc_ring *next;		/* cache->lock, in the pool */
+};
+
+/* io_uring's bounded and unbounded worker limits per ring */
+#define PC_IOWQ_BOUNDED		4
+#define PC_IOWQ_UNBOUNDED	4
+
+/* ---- Rings -------------------------------------------------------------- */
+
+static struct pc_ring *ring_new(struct pc_cache *c)
+{
+	struct pc_ring *r = calloc(1, sizeof(*r));
+	unsigned int limits[2] = { PC_IOWQ_BOUNDED, PC_IOWQ_UNBOUNDED };
+	int ret;
+
+	if (!r)
+		return NULL;
+	ret = io_uring_queue_init(c->cfg.queue_depth, &r->ring, 0);
+	if (ret < 0) {
+		free(r);
+		errno = -ret;
+		return NULL;
+	}
+	/* Best effort: older kernels lack it, and that is no reason to fail. */
+	io_uring_register_iowq_max_workers(&r->ring, limits);
+	return r;
+}
+
+static void ring_free(struct pc_ring *r)
+{
+	io_uring_queue_exit(&r->ring);
+	free(r);
+}
+
+static struct pc_ring *ring_get(struct pc_cache *c)
+{
+	struct pc_ring *r;
+
+	pthread_mutex_lock(&c->lock);
+	r = c->ring_pool;
+	if (r)
+		c->ring_pool = r->next;
+	pthread_mutex_unlock(&c->lock);
+	if (!r) {
+		r = ring_new(c);
+		if (r) {
+			pthread_mutex_lock(&c->lock);
+			c->nr_rings++;
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	return r;
+}
+
+static void ring_put(struct pc_cache *c, struct pc_ring *r)
+{
+	pthread_mutex_lock(&c->lock);
+	r->next = c->ring_pool;
+	c->ring_pool = r;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void pc_rings_free(struct pc_cache *c)
+{
+	struct pc_ring *r;
+
+	while ((r = c->ring_pool)) {
+		c->ring_pool = r->next;
+		ring_free(r);
+	}
+	if (c->wb_ring) {
+		ring_free(c->wb_ring);
+		c->wb_ring = NULL;
+	}
+}
+
+/* ---- Vectored I/O to completion ----------------------------------------- */
+
+/* Consume @n bytes from the front of an iovec array. */
+static void iov_advance(struct pc_io *io, size_t n)
+{
+	while (n && io->iovcnt) {
+		if (n < io->iov->iov_len) {
+			io->iov->iov_base = (char *)io->iov->iov_base + n;
+			io->iov->iov_len -= n;
+			return;
+		}
+		n -= io->iov->iov_len;
+		io->iov++;
+		io->iovcnt--;
+	}
+}
+
+/*
+ * Account the result @res of one submission of @io.  Returns true if @io
+ * must be submitted again (the rest of a short transfer, or a retry).
+ */
+static bool io_account(struct pc_io *io, ssize_t res)
+{
+	if (res == -EAGAIN || res == -EINTR)
+		return true;
+	if (res < 0) {
+		io->done = res;
+		return false;
+	}
+	if (io->op == PC_IO_FSYNC || io->op == PC_IO_FDATASYNC) {
+		io->done = 0;
+		return false;
+	}
+	if (res == 0) {
+		/* end of file for a read; a write that makes no progress */
+		if (io->op == PC_IO_WRITE)
+			io->done = -EIO;
+		return false;
+	}
+	io->done += res;
+	if ((size_t)io->done >= io->len)
+		return false;
+	iov_advance(io, (size_t)res);
+	return true;
+}
+
+#ifdef PC_FAULT_INJECTION
+/* fault kinds returned by pc_fault_next beyond plain errnos */
+#define FAULT_SHORT	(-1)
+#define FAULT_DELAY	(-2)
+
+static int fault_for(struct pc_cache *c, const struct pc_io *io)
+{
+	switch (io->op) {
+	case PC_IO_WRITE:
+		return pc_fault_next(c, 0);
+	case PC_IO_FSYNC:
+	case PC_IO_FDATASYNC:
+		return pc_fault_next(c, 1);
+	case PC_IO_READ:
+		return pc_fault_next(c, 2);
+	}
+	return 0;
+}
+#endif
+
+/* One synchronous attempt with plain syscalls.  Returns bytes or -errno. */
+static ssize_t io_once_sync(struct pc_io *io, size_t limit)
+{
+	ssize_t r;
+	off_t pos = io->off + (io->done > 0 ? io->done : 0);
+	int cnt = io->iovcnt;
+	struct iovec one;
+
+	if (limit) {
+		one.iov_base = io->iov->iov_base;
+		one.iov_len = limit < io->iov->iov_len ? limit
+						       : io->iov->iov_len;
+	}
+	switch (io->op) {
+	case PC_IO_READ:
+		r = preadv(io->fd, io->iov, cnt, pos);
+		break;
+	case PC_IO_WRITE:
+		r = limit ? pwritev(io->fd, &one, 1, pos)
+			  : pwritev(io->fd, io->iov, cnt, pos);
+		break;
+	case PC_IO_FSYNC:
+		r = fsync(io->fd);
+		break;
+	default:
+		r = fdatasync(io->fd);
+		break;
+	}
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * Decide what to do with @io before it is issued: 0 = issue it whole,
+ * > 0 = issue only that many bytes (a short write), < 0 = it has already
+ * "completed" with that result (an injected fault).
+ */
+static ssize_t io_prepare(struct pc_cache *c, struct pc_io *io)
+{
+#ifdef PC_FAULT_INJECTION
+	int f = fault_for(c, io);
+
+	if (f == FAULT_DELAY) {
+		usleep(20000);
+	} else if (f == FAULT_SHORT && io->op == PC_IO_WRITE) {
+		size_t n = io->len - (size_t)io->done;
+
+		return n > 1 ? (ssize_t)(n / 2 < io->iov->iov_len ?
+					  n / 2 : io->iov->iov_len) : 0;
+	} else if (f > 0) {
+		return -f;
+	}
+#else
+	(void)c;
+	(void)io;
+#endif
+	return 0;
+}
+
+static void io_run_sync(struct pc_cache *c, struct pc_io *io)
+{
+	for (;;) {
+		ssize_t p = io_prepare(c, io), r;
+
+		r = p < 0 ? p : io_once_sync(io, (size_t)p);
+		if (!io_account(io, r))
+			return;
+	}
+}
+
+static void io_prep_sqe(struct io_uring_sqe *sqe, struct pc_io *io,
+			size_t limit)
+{
+	off_t pos = io->off + (io->done > 0 ? io->done : 0);
+
+	switch (io->op) {
+	case PC_IO_READ:
+		io_uring_prep_readv(sqe, io->fd, io->iov, io->iovcnt, pos);
+		break;
+	case PC_IO_WRITE:
+		if (limit)
+			io_uring_prep_write(sqe, io->fd, io->iov->iov_base,
+					    (unsigned)limit, pos);
+		else
+			io_uring_prep_writev(sqe, io->fd, io->iov, io->iovcnt,
+					     pos);
+		break;
+	case PC_IO_FSYNC:
+		io_uring_prep_fsync(sqe, io->fd, 0);
+		break;
+	case PC_IO_FDATASYNC:
+		io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, io);
+}
+
+static int io_run_ring(struct pc_cache *c, struct pc_ring *r,
+		       struct pc_io *ios, int n)
+{
+	struct pc_io **queue = malloc((size_t)n * sizeof(*queue));
+	unsigned int qd = c->cfg.queue_depth;
+	int head = 0, count = n, inflight = 0;
+
+	if (!queue)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		queue[i] = &ios[i];
+	/* queue is a ring buffer of @n slots: each io is in it at most once */
+	while (count || inflight) {
+		struct io_uring_cqe *cqe;
+		int ret;
+
+		while (count && (unsigned)inflight < qd) {
+			struct pc_io *io = queue[head];
+			struct io_uring_sqe *sqe;
+			ssize_t p;
+
+			p = io_prepare(c, io);
+			if (p < 0) {
+				if (io_account(io, p))
+					continue;	/* retry at once */
+				head = (head + 1) % n;
+				count--;
+				continue;
+			}
+			sqe = io_uring_get_sqe(&r->ring);
+			if (!sqe)
+				break;
+			io_prep_sqe(sqe, io, (size_t)p);
+			head = (head + 1) % n;
+			count--;
+			inflight++;
+		}
+		if (!inflight)
+			continue;
+		ret = io_uring_submit_and_wait(&r->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY) {
+			free(queue);
+			return ret;
+		}
+		while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
+			struct pc_io *io = io_uring_cqe_get_data(cqe);
+
+			inflight--;
+			if (io_account(io, cqe->res)) {
+				queue[(head + count) % n] = io;
+				count++;
+			}
+			io_uring_cqe_seen(&r->ring, cqe);
+		}
+	}
+	free(queue);
+	return 0;
+}
+
+int pc_io_run(struct pc_cache *c, struct pc_io *ios, int n)
+{
+	struct pc_ring *r = NULL;
+	int ret = -1;
+
+	for (int i = 0; i < n; i++)
+		ios[i].done = 0;
+	if (c->uring)
+		r = ring_get(c);
+	if (r) {
+		ret = io_run_ring(c, r, ios, n);
+		ring_put(c, r);
+	}
+	if (ret) {
+		/* no ring (or the ring broke): finish with plain syscalls */
+		for (int i = 0; i < n; i++)
+			if (ios[i].done >= 0 && (ios[i].op != PC_IO_WRITE ||
+			    (size_t)ios[i].done < ios[i].len))
+				io_run_sync(c, &ios[i]);
+	}
+	return 0;
+}
+
+/* ---- Collecting and finishing write-back requests ----------------------- */
+
+struct wb_req {
+	struct pc_mapping *m;
+	struct pc_io io;
+	unsigned int nr;
+	struct pc_page **pages;
+	struct iovec *iov;
+};
+
+static void req_free(struct wb_req *req)
+{
+	free(req->pages);
+	free(req->iov);
+	req->pages = NULL;
+	req->iov = NULL;
+}
+
+/*
+ * Build one request from the dirty pages of @m at index >= *@next and
+ * <= @last.  Caller holds m->lock.  Returns true if @req was built.
+ */
+static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
+		       struct wb_req *req)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	unsigned int max = c->cfg.max_write_pages;
+	void *pp[64];
+
+	memset(req, 0, sizeof(*req));
+	for (;;) {
+		size_t n = pc_radix_gang(&m->pages, *next, pp, 64,
+					 PC_TAG_DIRTY);
+		size_t i = 0;
+
+		if (!n)
+			return false;
+		while (i < n && (((struct pc_page *)pp[i])->flags &
+				 PG_WRITEBACK))
+			i++;
+		if (i == n) {
+			*next = ((struct pc_page *)pp[n - 1])->index + 1;
+			continue;
+		}
+		if (((struct pc_page *)pp[i])->index > last)
+			return false;
+		*next = ((struct pc_page *)pp[i])->index;
+		break;
+	}
+	req->pages = malloc(max * sizeof(*req->pages));
+	req->iov = malloc(max * sizeof(*req->iov));
+	if (!req->pages || !req->iov) {
+		req_free(req);
+		return false;
+	}
+	/* the run: adjacent, dirty, not under write-back, inside i_size */
+	while (req->nr < max && *next <= last) {
+		struct pc_page *p = pc_radix_lookup(&m->pages, *next);
+		off_t pstart = (off_t)(*next * ps);
+		size_t len = ps;
+
+		if (!p || !(p->flags & PG_DIRTY) || (p->flags & PG_WRITEBACK))
+			break;
+		p->flags &= ~PG_DIRTY;
+		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_DIRTY);
+		m->nr_dirty--;
+		atomic_fetch_sub(&c->nr_dirty, 1);
+		(*next)++;
+		if (pstart >= m->i_size)
+			break;	/* cannot happen: truncate drops such pages */
+		if (pstart + (off_t)ps > m->i_size)
+			len = (size_t)(m->i_size - pstart);
+		p->flags |= PG_WRITEBACK;
+		pc_radix_tag_set(&m->pages, p->index, PC_TAG_WRITEBACK);
+		m->nr_writeback++;
+		atomic_fetch_add(&c->nr_writeback, 1);
+		req->pages[req->nr] = p;
+		req->iov[req->nr].iov_base = p->data;
+		req->iov[req->nr].iov_len = len;
+		req->io.len += len;
+		req->nr++;
+		if (len < ps)
+			break;
+	}
+	if (!req->nr) {
+		req_free(req);
+		return false;
+	}
+	req->m = m;
+	req->io.op = PC_IO_WRITE;
+	req->io.fd = m->fd;
+	req->io.off = (off_t)(req->pages[0]->index * ps);
+	req->io.iov = req->iov;
+	req->io.iovcnt = (int)req->nr;
+	m->nr_io++;
+	return true;
+}
+
+/* Back-off before the write-back thread retries a failing mapping. */
+#define PC_RETRY_MS	1000
+
+/* Finish a request after its I/O.  Caller holds m->lock.  Returns 0 or
+ * the request's -errno. */
+static int wb_finish(struct wb_req *req)
+{
+	struct pc_mapping *m = req->m;
+	struct pc_cache *c = m->cache;
+	int err = req->io.done < 0 ? (int)req->io.done : 0;
+
+	if (!err && (size_t)req->io.done < req->io.len)
+		err = -EIO;
+	if (!err) {
+		off_t end = req->io.off + (off_t)req->io.len;
+
+		m->write_gen++;
+		if (end > m->backing_size)
+			m->backing_size = end;
+		atomic_fetch_add(&c->st.bytes_written, req->io.len);
+	} else {
+		pc_errseq_set_locked(m, err);
+		m->wb_failing = err;
+		m->retry_after_ms = pc_now_ms() + PC_RETRY_MS;
+		atomic_fetch_add(&c->st.wb_errors, 1);
+	}
+	atomic_fetch_add(&c->st.wb_requests, 1);
+	for (unsigned int i = 0; i < req->nr; i++) {
+		struct pc_page *p = req->pages[i];
+
+		p->flags &= ~PG_WRITEBACK;
+		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_WRITEBACK);
+		m->nr_writeback--;
+		atomic_fetch_sub(&c->nr_writeback, 1);
+		if (err) {
+			/* keep the data: dirty again, retried later */
+			pc_set_dirty_locked(m, p);
+			continue;
+		}
+		p->written_gen = m->write_gen;
+		if (!(p->flags & PG_UNSTABLE)) {
+			p->flags |= PG_UNSTABLE;
+			pc_radix_tag_set(&m->pages, p->index, PC_TAG_UNSTABLE);
+			if (!m->nr_unstable)
+				m->unstable_since_ms = pc_now_ms();
+			m->nr_unstable++;
+			atomic_fetch_add(&c->nr_unstable, 1);
+		}
+	}
+	m->nr_io--;
+	pthread_cond_broadcast(&m->wait);
+	pthread_cond_broadcast(&c->space);
+	req_free(req);
+	return err;
+}
+
+/* Run @n requests (of any mappings) and finish them.  No lock held. */
+static void wb_run(struct pc_cache *c, struct wb_req *reqs, int n,
+		   int *first_err)
+{
+	struct pc_io *ios = malloc((size_t)n * sizeof(*ios));
+
+	if (ios) {
+		for (int i = 0; i < n; i++)
+			ios[i] = reqs[i].io;
+		pc_io_run(c, ios, n);
+		for (int i = 0; i < n; i++)
+			reqs[i].io.done = ios[i].done;
+		free(ios);
+	} else {
+		for (int i = 0; i < n; i++) {
+			reqs[i].io.done = 0;
+			io_run_sync(c, &reqs[i].io);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct pc_mapping *m = reqs[i].m;
+		int err;
+
+		pthread_mutex_lock(&m->lock);
+		err = wb_finish(&reqs[i]);
+		pthread_mutex_unlock(&m->lock);
+		if (err && first_err && !*first_err)
+			*first_err = err;
+	}
+}
+
+int pc_writeback_range_sync(struct pc_mapping *m, uint64_t first,
+			    uint64_t last)
+{
+	struct pc_cache *c = m->cache;
+	int n_max = (int)c->cfg.queue_depth;
+	struct wb_req *reqs = malloc((size_t)n_max * sizeof(*reqs));
+	uint64_t next = first;
+	int ret = 0;
+
+	if (!reqs)
+		return -ENOMEM;
+	/* Writes already in flight carry older data: let them land first,
+	 * so two writes of one page are never in flight together. */
+	while (m->nr_writeback)
+		pthread_cond_wait(&m->wait, &m->lock);
+	for (;;) {
+		int n = 0;
+
+		while (m->quiesce)
+			pthread_cond_wait(&m->wait, &m->lock);
+		while (n < n_max && wb_collect(m, &next, last, &reqs[n]))
+			n++;
+		if (!n)
+			break;
+		pthread_mutex_unlock(&m->lock);
+		wb_run(c, reqs, n, &ret);
+		pthread_mutex_lock(&m->lock);
+	}
+	/* and whatever somebody else started meanwhile */
+	while (m->nr_writeback)
+		pthread_cond_wait(&m->wait, &m->lock);
+	free(reqs);
+	return ret;
+}
+
+int pc_commit_locked(struct pc_mapping *m, bool datasync)
+{
+	struct pc_cache *c = m->cache;
+	struct pc_io io = {
+		.op = datasync ? PC_IO_FDATASYNC : PC_IO_FSYNC,
+	};
+	uint64_t gen, next = 0;
+	int err;
+
+	while (m->commit_inflight || m->quiesce)
+		pthread_cond_wait(&m->wait, &m->lock);
+	gen = m->write_gen;
+	m->commit_inflight = true;
+	m->nr_io++;
+	io.fd = m->fd;
+	pthread_mutex_unlock(&m->lock);
+	pc_io_run(c, &io, 1);
+	err = io.done < 0 ? (int)io.done : 0;
+	pthread_mutex_lock(&m->lock);
+	m->nr_io--;
+	m->commit_inflight = false;
+	for (;;) {
+		void *pp[64];
+		size_t n = pc_radix_gang(&m->pages, next, pp, 64,
+					 PC_TAG_UNSTABLE);
+
+		for (size_t i = 0; i < n; i++) {
+			struct pc_page *p = pp[i];
+
+			next = p->index + 1;
+			if (p->written_gen > gen)
+				continue;	/* written after we started */
+			p->flags &= ~PG_UNSTABLE;
+			pc_radix_tag_clear(&m->pages, p->index,
+					   PC_TAG_UNSTABLE);
+			m->nr_unstable--;
+			atomic_fetch_sub(&c->nr_unstable, 1);
+			if (err)
+				pc_set_dirty_locked(m, p);
+		}
+		if (n < 64)
+			break;
+	}
+	if (m->nr_unstable)
+		m->unstable_since_ms = pc_now_ms();
+	if (err) {
+		pc_errseq_set_locked(m, err);
+		m->wb_failing = err;
+		m->retry_after_ms = pc_now_ms() + PC_RETRY_MS;
+		atomic_fetch_add(&c->st.wb_errors, 1);
+	} else if (!m->nr_dirty && !m->nr_writeback) {
+		/* everything we hold is durable: no longer failing */
+		m->wb_failing = 0;
+	}
+	pthread_cond_broadcast(&m->wait);
+	pthread_cond_broadcast(&c->space);
+	return err;
+}
+
+/* ---- The background write-back thread ----------------------------------- */
+
+void pc_wb_kick(struct pc_cache *c)
+{
+	pthread_mutex_lock(&c->wb_lock);
+	if (!c->wb_kicked) {
+		c->wb_kicked = true;
+		pthread_cond_signal(&c->wb_cond);
+	}
+	pthread_mutex_unlock(&c->wb_lock);
+}
+
+#define PC_PASS_MAPPINGS 256
+
+/*
+ * One pass: write back expired (or, above the background threshold, all)
+ * dirty mappings, up to queue_depth requests; then commit mappings whose
+ * written data is old enough or when clean pages are scarce.  Returns true
+ * if there is more to do right away.
+ */
+static bool wb_pass(struct pc_cache *c)
+{
+	struct pc_mapping *cand[PC_PASS_MAPPINGS];
+	int n_cand = 0, n_req = 0, n_max = (int)c->cfg.queue_depth;
+	struct wb_req *reqs = malloc((size_t)n_max * sizeof(*reqs));
+	uint64_t now = pc_now_ms();
+	unsigned long busy = atomic_load(&c->nr_dirty) +
+			     atomic_load(&c->nr_writeback) +
+			     atomic_load(&c->nr_unstable);
+	bool over_bg = busy > c->dirty_bg;
+	bool pressure = atomic_load(&c->nr_pages) >= c->max_pages;
+	bool more = false;
+
+	if (!reqs)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	for (struct pc_mapping *m = c->dirty_head;
+	     m && n_cand < PC_PASS_MAPPINGS; m = m->dl_next) {
+		atomic_fetch_add(&m->refcount, 1);
+		cand[n_cand++] = m;
+	}
+	if (n_cand == PC_PASS_MAPPINGS)
+		more = true;
+	pthread_mutex_unlock(&c->lock);
+
+	for (int i = 0; i < n_cand && n_req < n_max; i++) {
+		struct pc_mapping *m = cand[i];
+		uint64_t next = 0;
+		bool due;
+
+		pthread_mutex_lock(&m->lock);
+		due = m->nr_dirty && !m->quiesce && !m->sync_waiters &&
+		      (!m->wb_failing || now >= m->retry_after_ms) &&
+		      (over_bg || pressure || m->wb_kick ||
+		       now - m->dirtied_when_ms >= c->cfg.dirty_expire_ms);
+		if (due) {
+			while (n_req < n_max &&
+			       wb_collect(m, &next, UINT64_MAX, &reqs[n_req]))
+				n_req++;
+			if (n_req == n_max)
+				more = true;
+			else
+				m->wb_kick = false;
+			/* the rest of the mapping is younger now */
+			if (!m->nr_dirty)
+				m->dirtied_when_ms = now;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (n_req)
+		wb_run(c, reqs, n_req, NULL);
+	free(reqs);
+
+	for (int i = 0; i < n_cand; i++) {
+		struct pc_mapping *m = cand[i];
+
+		pthread_mutex_lock(&m->lock);
+		if (m->nr_unstable && !m->nr_dirty && !m->nr_writeback &&
+		    !m->sync_waiters && !m->commit_inflight && !m->quiesce &&
+		    (over_bg || pressure ||
+		     now - m->unstable_since_ms >= c->cfg.dirty_expire_ms))
+			pc_commit_locked(m, true);
+		pthread_mutex_unlock(&m->lock);
+		pc_mapping_dirty_list_del(m);
+		pc_mapping_put(m);
+	}
+	return more;
+}
+
+static void *wb_thread(void *arg)
+{
+	struct pc_cache *c = arg;
+
+	for (;;) {
+		struct timespec ts;
+		bool stop, more;
+
+		pthread_mutex_lock(&c->wb_lock);
+		if (!c->wb_kicked && !c->wb_stop) {
+			unsigned int ms = c->cfg.writeback_interval_ms;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (long)(ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&c->wb_cond, &c->wb_lock, &ts);
+		}
+		c->wb_kicked = false;
+		stop = c->wb_stop;
+		pthread_mutex_unlock(&c->wb_lock);
+		if (stop)
+			break;
+		more = wb_pass(c);
+		if (more)
+			pc_wb_kick(c);
+	}
+	return NULL;
+}
+
+int pc_wb_start(struct pc_cache *c)
+{
+	int ret;
+
+	c->uring = false;
+	if (!c->cfg.no_uring) {
+		struct pc_ring *r = ring_new(c);
+
+		if (r) {
+			c->uring = true;
+			ring_put(c, r);
+			c->nr_rings = 1;
+		} else {
+			fprintf(stderr, "mmapfs: io_uring is not available "
+				"(%s); using preadv/pwritev instead\n",
+				strerror(errno));
+		}
+	}
+	ret = pthread_create(&c->wb_thread, NULL, wb_thread, c);
+	if (ret) {
+		pc_rings_free(c);
+		return -ret;
+	}
+	return 0;
+}
+
+void pc_wb_stop(struct pc_cache *c)
+{
+	pthread_mutex_lock(&c->wb_lock);
+	c->wb_stop = true;
+	pthread_cond_signal(&c->wb_cond);
+	pthread_mutex_unlock(&c->wb_lock);
+	pthread_join(c->wb_thread, NULL);
+}
