@@ -32,49 +32,58 @@
  *   UPTODATE   data holds the file's contents.  A page without it is being
  *              filled (it is then LOCKED) and must not be read.
  *   LOCKED     a read from the backing file is filling the page; anybody else
- *              who needs the page waits on mapping->wait.  Never held across a
- *              return to the caller.
- *   DIRTY      data is newer than the backing file.  Set by pc_write(), by a
- *              failed write-back and by pc_mark_dirty paths; cleared when the
- *              page is *submitted* for write-back (like the kernel's
+ *              who needs the page waits on mapping->wait.  Never held across
+ *              a return to the caller.
+ *   DIRTY      data is newer than the backing file.  Set by pc_write() and by
+ *              a failed write-back or commit; cleared when the page is
+ *              *submitted* for write-back (the kernel's
  *              folio_clear_dirty_for_io).
- *   WRITEBACK  a write of this page to the backing file is in flight.  At most
- *              one write of a page is in flight at any time, so writes of one
- *              page never complete out of order.
+ *   WRITEBACK  a write of this page to the backing file is in flight.  At
+ *              most one write of a page is in flight at any time, so writes of
+ *              one page never complete out of order.
+ *   UNSTABLE   the last write of the page reached the backing file but the
+ *              backing file has not been fdatasync()ed since (NFS's
+ *              "unstable" pages).  Such a page is never evicted: if the
+ *              commit fails, the page becomes DIRTY again and is rewritten.
  *
  *   Transitions:
  *
  *     (absent) --fill--> LOCKED --read done--> UPTODATE
  *     UPTODATE --pc_write--> UPTODATE|DIRTY
- *     DIRTY --submit--> WRITEBACK  (dirty cleared, page->version remembered)
+ *     DIRTY --submit--> WRITEBACK        (dirty cleared)
  *     WRITEBACK --pc_write--> WRITEBACK|DIRTY   (re-dirtied during write-back:
  *                                     it stays dirty and is written again)
- *     WRITEBACK --success--> (clean)  or DIRTY if re-dirtied meanwhile
- *     WRITEBACK --error--> DIRTY      (kept, retried; the error goes to errseq)
+ *     WRITEBACK --success--> UNSTABLE    (|DIRTY if re-dirtied meanwhile)
+ *     WRITEBACK --error--> DIRTY         (kept, retried; error to errseq)
+ *     UNSTABLE --commit ok--> (clean)    UNSTABLE --commit failed--> DIRTY
  *     clean UPTODATE --evict/invalidate/truncate--> (absent)
  *
- *   A page that is DIRTY or WRITEBACK is never evicted nor dropped by an
- *   invalidation; only truncation removes it (after waiting for its write).
- *   Writers may copy into a page under write-back: the in-flight write may
- *   then carry a mix of old and new bytes, which is harmless because the page
- *   is dirty again and the next write-back (at the latest the next fsync)
- *   writes the final bytes after the in-flight one has completed.
+ *   A page that is DIRTY, WRITEBACK or UNSTABLE is never evicted nor dropped
+ *   by an invalidation; only truncation removes it (after waiting for its
+ *   write).  Writers may copy into a page under write-back: the in-flight
+ *   write may then carry a mix of old and new bytes, which is harmless
+ *   because the page is dirty again and the next write-back (at the latest
+ *   the next fsync) writes the final bytes after the in-flight one completed.
  *
- * LOCK ORDER (outermost first; "short" locks never cover I/O or sleeps other
- * than condition waits that drop them)
+ * LOCK ORDER (outermost first)
  *
- *   mapping->trunc_lock   sleeping (rwlock).  Write-locked by pc_truncate()
- *     |                   around "wait for write-back, ftruncate backing
- *     |                   file"; read-locked by write-back submitters and
- *     |                   fills so that nothing races with ftruncate.
- *     +-- mapping->lock   short mutex: the page index, page flags and data,
- *           |             i_size, dirty counts, errseq.  Never held across
- *           |             io_uring submit/wait or any blocking syscall.
- *           +-- cache->lock   short mutex: the SIEVE list, the dirty-mapping
- *                             list, global counters' slow paths.
+ *   mapping->lock     short mutex: the page index, page flags and data,
+ *     |               i_size, counts, errseq.  Never held across io_uring
+ *     |               submit/wait or any blocking syscall; condition waits on
+ *     |               mapping->wait drop it.
+ *     +-- cache->lock     short mutex: the SIEVE list, the dirty-mapping list,
+ *           |             the ring pool.
+ *           +-- cache->wb_lock   the write-back thread's kick flag.
  *
  *   The evictor holds cache->lock and only *try*-locks a mapping->lock,
  *   which keeps the order above deadlock-free.
+ *
+ *   Quiescing replaces a sleeping truncate lock: every I/O on a mapping's
+ *   descriptor is counted (nr_io) while it runs; pc_truncate() raises
+ *   "quiesce", waits for nr_io to drain, ftruncate()s without any lock, then
+ *   lowers it.  No I/O starts while quiesce is raised, so no write-back can
+ *   complete after the ftruncate and re-extend the file, and no fill can
+ *   bring back removed bytes.
  *
  * MEMORY
  *
@@ -88,7 +97,7 @@
  *
  * WRITE-BACK
  *
- *   A background thread owns one io_uring.  It writes a mapping's dirty pages
+ *   A background thread (one io_uring per batch, taken from a pool).  It writes a mapping's dirty pages
  *   when the cache's dirty bytes exceed dirty_background_bytes or when the
  *   mapping has been dirty longer than dirty_expire_ms (checked every
  *   writeback_interval_ms).  Adjacent dirty pages are coalesced into one
