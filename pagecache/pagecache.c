@@ -828,24 +828,24 @@ again:
 			break;
 		}
 		m->nr_pages++;
-		if ((off_t)(i * ps) >= limit) {
-			/* a hole past the backing data: zeros, no I/O */
-			memset(p->data, 0, ps);
-			p->flags = PG_UPTODATE;
-			continue;
-		}
+		/* Every page this call inserts stays LOCKED until the end, so
+		 * that our own later allocations cannot evict it. */
 		p->flags = PG_LOCKED;
 		new[n_new++] = p;
 	}
 	if (!n_new)
 		goto out;
-	/* One read per contiguous run of new pages. */
+	/* One read per contiguous run of new pages that hold backing data;
+	 * pages past min(i_size, backing size) are holes: zeros, no I/O. */
 	for (i = 0; i < n_new; i++) {
 		struct pc_page *p = new[i];
 
+		if ((off_t)(p->index * ps) >= limit)
+			continue;
 		iov[i].iov_base = p->data;
 		iov[i].iov_len = ps;
-		if (i && new[i - 1]->index + 1 == p->index &&
+		if (n_io && new[i - 1]->index + 1 == p->index &&
+		    ios[n_io - 1].iov + ios[n_io - 1].iovcnt == &iov[i] &&
 		    ios[n_io - 1].iovcnt < IOV_MAX) {
 			ios[n_io - 1].iovcnt++;
 			ios[n_io - 1].len += ps;
@@ -859,6 +859,8 @@ again:
 			.iovcnt = 1,
 		};
 	}
+	for (i = 0; i < n_new; i++)
+		memset(new[i]->data, 0, ps);
 	fd = m->fd;
 	for (int k = 0; k < n_io; k++)
 		ios[k].fd = fd;
@@ -867,35 +869,26 @@ again:
 	pc_io_run(c, ios, n_io);
 	pthread_mutex_lock(&m->lock);
 	m->nr_io--;
-	/* Bytes past the end: zero (short read), and never past i_size. */
-	limit = m->i_size;
-	{
-		uint64_t pi = 0;
+	/* Pages were zeroed before the read, so a short read (end of the
+	 * backing file) leaves zeros; bytes past i_size must be zero too,
+	 * even if a truncate ran meanwhile and the backing file still had
+	 * them when we read. */
+	for (int k = 0; k < n_io; k++) {
+		if (ios[k].done < 0 && !ret)
+			ret = (int)ios[k].done;
+		else if (ios[k].done > 0)
+			atomic_fetch_add(&c->st.bytes_read,
+					 (uint64_t)ios[k].done);
+	}
+	for (i = 0; i < n_new; i++) {
+		struct pc_page *p = new[i];
+		off_t pstart = (off_t)(p->index * ps);
 
-		for (int k = 0; k < n_io; k++) {
-			ssize_t got = ios[k].done;
-
-			if (got < 0 && !ret)
-				ret = (int)got;
-			for (int j = 0; j < ios[k].iovcnt; j++, pi++) {
-				struct pc_page *p = new[pi];
-				off_t pstart = (off_t)(p->index * ps);
-				size_t before = (size_t)j * ps;
-				size_t valid = 0;
-
-				if (got > 0 && (size_t)got > before) {
-					valid = (size_t)got - before;
-					if (valid > ps)
-						valid = ps;
-				}
-				if (pstart + (off_t)valid > limit)
-					valid = limit > pstart ?
-						(size_t)(limit - pstart) : 0;
-				memset(p->data + valid, 0, ps - valid);
-				if (got > 0)
-					atomic_fetch_add(&c->st.bytes_read, valid);
-			}
-		}
+		if (pstart + (off_t)ps > m->i_size)
+			memset(p->data + (m->i_size > pstart ?
+					  m->i_size - pstart : 0), 0,
+			       m->i_size > pstart ?
+			       ps - (size_t)(m->i_size - pstart) : ps);
 	}
 	for (i = 0; i < n_new; i++) {
 		struct pc_page *p = new[i];
