@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,12 +201,75 @@ static void page_remove_locked(struct pc_mapping *m, struct pc_page *p)
 	m->nr_pages--;
 }
 
+/*
+ * Page data is carved from chunks of PC_CHUNK_PAGES pages that are mmap()ed
+ * once and kept: malloc's per-thread arenas would otherwise hold on to
+ * freed pages and the daemon's memory would grow well past cache_size.
+ */
+#define PC_CHUNK_PAGES	256
+
+static char *data_alloc(struct pc_cache *c)
+{
+	char *d;
+
+	pthread_mutex_lock(&c->data_lock);
+	if (!c->data_free) {
+		size_t sz = PC_CHUNK_PAGES * c->page_size;
+		char *chunk;
+
+		if (c->nr_chunks == c->cap_chunks) {
+			size_t cap = c->cap_chunks ? 2 * c->cap_chunks : 16;
+			void **n = realloc(c->chunks, cap * sizeof(*n));
+
+			if (!n) {
+				pthread_mutex_unlock(&c->data_lock);
+				return NULL;
+			}
+			c->chunks = n;
+			c->cap_chunks = cap;
+		}
+		chunk = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (chunk == MAP_FAILED) {
+			pthread_mutex_unlock(&c->data_lock);
+			return NULL;
+		}
+		c->chunks[c->nr_chunks++] = chunk;
+		for (size_t i = PC_CHUNK_PAGES; i-- > 0;) {
+			char *pg = chunk + i * c->page_size;
+
+			*(char **)pg = c->data_free;
+			c->data_free = pg;
+		}
+	}
+	d = c->data_free;
+	c->data_free = *(char **)d;
+	pthread_mutex_unlock(&c->data_lock);
+	return d;
+}
+
+static void data_free(struct pc_cache *c, char *d)
+{
+	pthread_mutex_lock(&c->data_lock);
+	*(char **)d = c->data_free;
+	c->data_free = d;
+	pthread_mutex_unlock(&c->data_lock);
+}
+
+static void data_destroy(struct pc_cache *c)
+{
+	for (size_t i = 0; i < c->nr_chunks; i++)
+		munmap(c->chunks[i], PC_CHUNK_PAGES * c->page_size);
+	free(c->chunks);
+	pthread_mutex_destroy(&c->data_lock);
+}
+
 void pc_page_free(struct pc_cache *c, struct pc_page *p)
 {
 	pthread_mutex_lock(&c->lock);
 	sieve_unlink(c, p);
 	pthread_mutex_unlock(&c->lock);
-	free(p->data);
+	data_free(c, p->data);
 	free(p);
 	atomic_fetch_sub(&c->nr_pages, 1);
 	pthread_cond_broadcast(&c->space);
@@ -265,8 +329,7 @@ static struct pc_page *page_alloc_locked(struct pc_mapping *m, uint64_t index)
 	while (n < c->max_pages) {
 		if (atomic_compare_exchange_weak(&c->nr_pages, &n, n + 1)) {
 			p = calloc(1, sizeof(*p));
-			if (p && posix_memalign((void **)&p->data, c->page_size,
-						c->page_size)) {
+			if (p && !(p->data = data_alloc(c))) {
 				free(p);
 				p = NULL;
 			}
@@ -457,6 +520,7 @@ int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out)
 	pthread_cond_init(&c->space, NULL);
 	pthread_mutex_init(&c->wb_lock, NULL);
 	pthread_cond_init(&c->wb_cond, NULL);
+	pthread_mutex_init(&c->data_lock, NULL);
 #ifdef PC_FAULT_INJECTION
 	pthread_mutex_init(&c->fault_lock, NULL);
 #endif
@@ -565,6 +629,7 @@ int pc_cache_destroy(struct pc_cache *c)
 		pc_mapping_put(m);
 	}
 	pc_rings_free(c);
+	data_destroy(c);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->space);
 	pthread_mutex_destroy(&c->wb_lock);

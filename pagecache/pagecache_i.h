@@ -149,6 +149,13 @@ struct pc_cache {
 	unsigned int nr_rings;		/* lock */
 	unsigned int sync_all;		/* lock: pc_cache_sync_all running */
 
+	/* page data: chunks mmap()ed once, a free list of pages (data_lock,
+	 * innermost).  Never more than cache_size rounded up to a chunk. */
+	pthread_mutex_t data_lock;
+	char *data_free;		/* data_lock: next pointer in the page */
+	void **chunks;			/* data_lock */
+	size_t nr_chunks, cap_chunks;	/* data_lock */
+
 	/* counters read without locks */
 	atomic_ulong nr_pages;		/* allocated pages */
 	atomic_ulong nr_dirty;		/* DIRTY pages (not in write-back) */
