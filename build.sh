@@ -16,6 +16,7 @@ cd "$(dirname "$0")"
 PKGS="gcc make autoconf automake pkg-config libc6-dev
 libfuse3-dev fuse3 liburing-dev check
 python3 sqlite3 python3-lmdb git attr util-linux procps psmisc
+binutils coreutils findutils diffutils gawk
 e2fsprogs dmsetup kmod valgrind"
 BENCH_PKGS="fio bindfs sqlite3 libsqlite3-dev gnuplot-nox"
 
