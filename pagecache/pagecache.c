@@ -824,6 +824,16 @@ bool pc_has_dirty_range(struct pc_mapping *m, off_t start, off_t end)
 static void touch_mtime_locked(struct pc_mapping *m)
 {
 	clock_gettime(CLOCK_REALTIME, &m->mtime);
+	m->mtime_dirty = true;
+}
+
+void pc_mtime_reset(struct pc_mapping *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->mtime.tv_sec = 0;
+	m->mtime.tv_nsec = 0;
+	m->mtime_dirty = false;
+	pthread_mutex_unlock(&m->lock);
 }
 
 /* ---- Filling pages from the backing file -------------------------------- */

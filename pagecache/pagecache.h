@@ -287,9 +287,18 @@ off_t pc_size(struct pc_mapping *m);
 
 /*
  * pc_mtime - the time of the last pc_write/pc_truncate that changed data, or
- * {0, 0} if none happened since the mapping was created.
+ * {0, 0} if none happened since the mapping was created (or since
+ * pc_mtime_reset).  This is the file's mtime as users must see it: the
+ * write-back moves the backing file's mtime to the time of the write-back,
+ * and the commit after it sets the backing mtime back to this value.
  */
 struct timespec pc_mtime(struct pc_mapping *m);
+
+/*
+ * pc_mtime_reset - forget the logical mtime (after the caller set the
+ * backing file's times itself, e.g. utimensat through the mount).
+ */
+void pc_mtime_reset(struct pc_mapping *m);
 
 /*
  * pc_has_dirty_range - true if any page overlapping [start, end) is dirty or

@@ -107,7 +107,8 @@ struct pc_mapping {
 	bool writable;			/* lock */
 	off_t i_size;			/* lock: the logical size */
 	off_t backing_size;		/* lock: what the backing file holds */
-	struct timespec mtime;		/* lock */
+	struct timespec mtime;		/* lock: logical mtime, 0 = none */
+	bool mtime_dirty;		/* lock: backing mtime not yet set */
 	unsigned long nr_pages;		/* lock */
 	unsigned long nr_dirty;		/* lock: pages with PG_DIRTY */
 	unsigned long nr_writeback;	/* lock: pages with PG_WRITEBACK */

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pagecache/pagecache_i.h"
@@ -600,6 +601,7 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 		.op = datasync ? PC_IO_FDATASYNC : PC_IO_FSYNC,
 	};
 	uint64_t gen, next = 0;
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT } };
 	int err;
 
 	while (m->commit_inflight || m->quiesce)
@@ -608,7 +610,19 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	m->commit_inflight = true;
 	m->nr_io++;
 	io.fd = m->fd;
+	/* Once all our data is written, give the backing file the mtime
+	 * the writes had through the mount (write-back itself moved it to
+	 * the time of the write-back), so it survives a remount. */
+	if (m->mtime_dirty && !m->nr_dirty && !m->nr_writeback) {
+		times[1] = m->mtime;
+		m->mtime_dirty = false;
+	} else {
+		times[1].tv_nsec = UTIME_OMIT;
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (times[1].tv_nsec != UTIME_OMIT && futimens(io.fd, times) < 0)
+		fprintf(stderr, "mmapfs: setting the mtime of a backing file "
+			"failed: %s\n", strerror(errno));
 	pc_io_run(c, &io, 1);
 	err = io.done < 0 ? (int)io.done : 0;
 	pthread_mutex_lock(&m->lock);
