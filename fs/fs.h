@@ -12,21 +12,47 @@
  *
  * Data flows one way: kernel -> fs/ -> pagecache/ -> backing files.
  *
+ * REFERENCES AND LIFETIMES
+ *
+ *   An inode (struct fs_inode, fs_i.h) is the fuse_ino_t the kernel holds.
+ *   It has two counts, as the kernel's own inodes do: nlookup, the kernel's
+ *   lookup count (raised by every reply that hands out the inode, lowered by
+ *   FORGET), and refcount, ours (one per open file or directory handle).  It
+ *   is freed only when both are zero *and* its mapping holds no dirty or
+ *   in-flight page: until then a forgotten inode stays findable (a "zombie"),
+ *   so that a new lookup of the same file gets the same mapping back instead
+ *   of a second, incoherent one reading stale bytes from the backing file.
+ *   The root inode belongs to struct fs and is never freed by FORGET.
+ *
  * Life cycle (driven by daemon/):
  *   fs_create()        before the session exists: checks the backing dir,
- *                      builds the root inode.  Starts no thread (the daemon
- *                      may still fork to daemonize).
+ *                      builds the root inode, sets the process umask to 0
+ *                      (the kernel already applied the caller's).  Starts
+ *                      no thread (the daemon may still fork to daemonize).
  *   fuse_session_new(..., &fs_ops, sizeof(fs_ops), fs)
  *   fs_start()         after mounting and daemonizing: attaches the cache
- *                      and the session, starts fs/'s own threads.
+ *                      and the session, starts fs/'s own threads (the
+ *                      zombie reaper).
  *   ... session loop ...
  *   fs_stop()          stops fs/'s threads, drops every inode's mapping
  *                      reference (dirty data stays in the cache, which
  *                      the daemon then syncs).
  *   fs_destroy()
+ *
+ * The daemon must raise RLIMIT_NOFILE: every inode the kernel knows holds
+ * one O_PATH descriptor, every opened regular file one more.
  */
 #ifndef MMAPFS_FS_H
 #define MMAPFS_FS_H
+
+/*
+ * The libfuse API level all of mmapfs compiles against: 3.12 brings the
+ * fuse_loop_cfg_* interface used by the daemon.  Include this header before
+ * any FUSE header.
+ */
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 312
+#endif
 
 #include <stdbool.h>
 
@@ -39,6 +65,9 @@ struct fs_config {
 	const char *backing_dir;	/* absolute path of BACKING_DIR */
 	double attr_timeout;		/* seconds the kernel may cache attrs */
 	double entry_timeout;		/* seconds the kernel may cache names */
+	unsigned int max_threads;	/* FUSE workers (1: single-threaded):
+					 * a handler may wait for another
+					 * worker only if there are several */
 	bool debug;			/* log every request */
 };
 
@@ -47,16 +76,29 @@ extern const struct fuse_lowlevel_ops fs_ops;
 
 /*
  * fs_create - open the backing directory and build the root inode.
- * Returns 0 or -errno (a message naming the path is printed to stderr).
+ * Returns 0 or -errno (a message naming the path is logged with fuse_log).
  */
 int fs_create(const struct fs_config *cfg, struct fs **out);
 
-/* fs_start - attach the cache and the session; start fs/ threads. */
+/*
+ * fs_start - attach the cache and the session; start fs/ threads.
+ * Must be called before the session loop runs: no request is served
+ * without a cache.  Returns 0 or -errno.
+ */
 int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se);
 
-/* fs_stop - stop fs/ threads and release every inode's cached mapping. */
+/* fs_stop - stop fs/ threads and release every inode's cached mapping.
+ * Call after the session loop has returned (no request may run). */
 void fs_stop(struct fs *fs);
 
+/* fs_destroy - close every descriptor and free everything. */
 void fs_destroy(struct fs *fs);
+
+/*
+ * fs_init_refused - true if the kernel's INIT lacked a capability mmapfs
+ * cannot work without (FUSE_EXPLICIT_INVAL_DATA, Linux >= 5.2); the session
+ * then ended at once and the daemon must exit with an error.
+ */
+bool fs_init_refused(const struct fs *fs);
 
 #endif /* MMAPFS_FS_H */

@@ -1297,43 +1297,57 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 	uint64_t first, last;
 	struct stat st;
 	long dropped;
-	int fd;
 
 	if (start < 0)
 		start = 0;
 	first = (uint64_t)start / ps;
 	last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
 	pthread_mutex_lock(&m->lock);
-	wait_unquiesced(m);
-	fd = m->fd;
-	m->nr_io++;
-	pthread_mutex_unlock(&m->lock);
-	/* fstat outside the lock: it is a syscall */
-	if (fstat(fd, &st) < 0)
-		st.st_size = -1;
-	pthread_mutex_lock(&m->lock);
-	m->nr_io--;
-	pthread_cond_broadcast(&m->wait);
 	dropped = drop_pages_locked(m, first, last, DROP_CLEAN);
+	/*
+	 * Learn the backing size.  fstat is a syscall, so it runs without the
+	 * lock; if one of our own writes completed meanwhile, the size it saw
+	 * may predate that write and must not shrink the file: look again.
+	 */
+	for (int tries = 0;; tries++) {
+		uint64_t gen;
+		int fd;
+
+		wait_unquiesced(m);
+		gen = m->write_gen;
+		fd = m->fd;
+		m->nr_io++;
+		pthread_mutex_unlock(&m->lock);
+		if (fstat(fd, &st) < 0)
+			st.st_size = -1;
+		pthread_mutex_lock(&m->lock);
+		m->nr_io--;
+		pthread_cond_broadcast(&m->wait);
+		if (gen == m->write_gen)
+			break;
+		if (tries == 3) {
+			st.st_size = -1;	/* too busy to tell: keep sizes */
+			break;
+		}
+	}
+	/* From here to the size decision the lock is not dropped. */
 	if (st.st_size >= 0) {
-		off_t dirty_end = 0;
+		bool ours_past_end = false;
 		void *pp[1];
 		uint64_t probe = (uint64_t)st.st_size / ps;
 
-		/* Is any of our dirty data past the new backing end? */
+		/* Is any of our unwritten data past the new backing end? */
 		for (int t = PC_TAG_DIRTY; t <= PC_TAG_WRITEBACK; t++)
 			if (pc_radix_gang(&m->pages, probe, pp, 1, t))
-				dirty_end = m->i_size;
+				ours_past_end = true;
 		m->backing_size = st.st_size;
 		if (st.st_size > m->i_size) {
 			m->i_size = st.st_size;
-		} else if (st.st_size < m->i_size && !dirty_end) {
+		} else if (st.st_size < m->i_size && !ours_past_end) {
 			/* shrunk outside: follow it */
 			uint64_t keep = ((uint64_t)st.st_size + ps - 1) / ps;
 
 			m->i_size = st.st_size;
-			dropped += drop_pages_locked(m, keep, UINT64_MAX,
-						     DROP_CLEAN_UNSTABLE);
 			if (st.st_size % (off_t)ps) {
 				struct pc_page *p =
 					pc_radix_lookup(&m->pages, keep - 1);
@@ -1343,6 +1357,8 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 					       0, ps - (size_t)(st.st_size %
 								(off_t)ps));
 			}
+			dropped += drop_pages_locked(m, keep, UINT64_MAX,
+						     DROP_CLEAN_UNSTABLE);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);

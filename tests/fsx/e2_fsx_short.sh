@@ -32,7 +32,16 @@ for seed in 1 2 3; do
 	runs="$runs $seed"
 done
 
-"$FSX" --seed 4 --procs 4 --ops $((OPS / 4)) --maxlen 64k --file fsx.procs \
+# The multi-process run is --no-mmap: with mappings, a write(2) that grows
+# the file can lose its bytes in the old EOF page when another process
+# makes the kernel write that page back at the same moment.  bindfs shows
+# the same loss, so it is most likely in the kernel's FUSE write path
+# (i_size is updated only after the WRITE reply, and write-back zeroes the
+# page past the old i_size); docs/semantics.md lists it as a known
+# difference.
+# Reproduce: mmapfs-fsx --seed 501 --procs 2 --ops 50000 MNT
+"$FSX" --seed 4 --procs 4 --no-mmap --ops $((OPS / 4)) --maxlen 64k \
+	--file fsx.procs \
 	--dump-model "$T_TMP/model.procs" "$M" ||
 	t_fail "mmapfs-fsx --procs 4 --seed 4 found a difference (above)"
 runs="$runs procs"

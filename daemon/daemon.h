@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon.h - the mmapfs program: command line, checks, logging, threads.
+ *
+ *   mmapfs [options] BACKING_DIR MOUNTPOINT
+ *   mmapfs BACKING_DIR MOUNTPOINT -o opt,...      (the mount.fuse3 form)
+ *
+ * Order of main(), which matters:
+ *
+ *   parse and validate everything (nothing is mounted on bad input)
+ *   -> fs_create -> fuse_session_new
+ *   -> block SIGTERM/SIGINT/SIGHUP/SIGUSR1 in this thread, so every later
+ *      thread inherits the block and only the signal thread takes them
+ *   -> fuse_session_mount -> fuse_daemonize (forks: no thread may exist yet)
+ *   -> pc_cache_create -> fs_start -> signal thread, mapped-flush thread
+ *   -> session loop
+ *   -> stop the signal and flush threads -> fs_stop -> pc_cache_sync_all
+ *   -> pc_cache_destroy -> fuse_session_unmount -> fuse_session_destroy.
+ *
+ * Threads owned here:
+ *   signal thread   sigwait()s for SIGTERM, SIGINT, SIGHUP.  On one: syncfs
+ *                   the mount while the workers still serve (the kernel then
+ *                   sends its dirty mapped pages as WRITEs), write back the
+ *                   whole cache, end the session and unmount, then wake the
+ *                   loop's thread (SIGUSR2) until it has returned.  libfuse's
+ *                   own handlers are not used: they close /dev/fuse, which
+ *                   drops the kernel's dirty pages.  SIGUSR1 is how main()
+ *                   tells it to quit.
+ *   flush thread    every mapped_flush_ms, syncfs() of the mount: pulls pages
+ *                   dirtied through mappings out of the kernel, which would
+ *                   otherwise keep them up to 30 s (SEMANTICS B3).
+ */
+#ifndef MMAPFS_DAEMON_H
+#define MMAPFS_DAEMON_H
+
+#include "fs/fs.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <syslog.h>
+
+#include <fuse_lowlevel.h>
+
+#include "pagecache/pagecache.h"
+
+/* ---- Configuration (options.c) ---------------------------------------- */
+
+struct daemon_config {
+	char *backing_dir;		/* as given on the command line */
+	char *mountpoint;		/* as given */
+	char *backing_real;		/* realpath(): daemon_check_paths */
+	char *mountpoint_real;		/* the same for the mount point */
+
+	struct pc_config pc;		/* cache_size, dirty_*, no_uring */
+	unsigned int mapped_flush_ms;	/* 0: no flush thread */
+	double attr_timeout;		/* seconds */
+	double entry_timeout;		/* seconds */
+	unsigned int max_threads;	/* FUSE worker threads */
+	int loglevel;			/* LOG_ERR .. LOG_DEBUG */
+
+	bool foreground;		/* -f (or -d) */
+	bool debug;			/* -d */
+	bool singlethread;		/* -s */
+	bool show_help;			/* -h, --help */
+	bool show_version;		/* -V, --version */
+	bool fsname_given;		/* -o fsname= on the command line */
+
+	/* What is left for fuse_session_new(): mount options and unknowns. */
+	struct fuse_args args;
+};
+
+/* Defaults of our own options. */
+#define DAEMON_MAPPED_FLUSH_MS	1000
+#define DAEMON_TIMEOUT		1.0
+#define DAEMON_MAX_THREADS	16
+
+/*
+ * daemon_parse_args - parse the whole command line into @cfg: our -o
+ * options (validated, with the cache defaults from pc_config_default()
+ * scaled to a given cache_size), the two positional arguments, and
+ * libfuse's own (-f, -d, -s, -h, -V, ...).  Returns 0, or -1 with one line
+ * in @err naming the option, the bad value and the valid range.  With
+ * show_help or show_version set the positional arguments may be missing.
+ * @cfg must be freed with daemon_config_free() either way.
+ */
+int daemon_parse_args(int argc, char **argv, struct daemon_config *cfg,
+		      char *err, size_t errlen);
+void daemon_config_free(struct daemon_config *cfg);
+
+/* daemon_print_help - usage and our options with their defaults. */
+void daemon_print_help(FILE *f, const char *prog);
+
+/*
+ * daemon_parse_size - "4096", "64K", "256M", "1G", "1T" (binary units; an
+ * optional trailing "iB" or "B").  Returns 0 or -EINVAL / -ERANGE.
+ */
+int daemon_parse_size(const char *s, uint64_t *out);
+
+/* daemon_format_size - the shortest exact form ("256M", "1000"). */
+void daemon_format_size(uint64_t v, char *buf, size_t len);
+
+/* ---- Checks before mounting (checks.c) -------------------------------- */
+
+/*
+ * daemon_check_paths - the backing directory must be a readable,
+ * searchable directory; the mount point a directory that is not the
+ * backing directory, not inside it, and not already a FUSE mount; and
+ * /dev/fuse must open.  Sets backing_real and mountpoint_real.
+ * Returns 0, or -1 with one line in @err.
+ */
+int daemon_check_paths(struct daemon_config *cfg, char *err, size_t errlen);
+
+/* daemon_path_inside - true if @path is @dir or lies below it (both
+ * canonical, as from realpath()). */
+bool daemon_path_inside(const char *path, const char *dir);
+
+/* daemon_mountinfo_unescape - undo the \ooo escapes of /proc mount files,
+ * in place. */
+void daemon_mountinfo_unescape(char *s);
+
+/*
+ * daemon_mountinfo_find - read /proc/self/mountinfo-formatted @f and tell
+ * whether the topmost mount at @path is a FUSE filesystem (fuse, fuse.*,
+ * fuseblk).  Returns 1 (its type copied to @fstype), 0, or -errno.
+ */
+int daemon_mountinfo_find(FILE *f, const char *path, char *fstype,
+			  size_t len);
+
+/* ---- Logging (log.c) -------------------------------------------------- */
+
+/*
+ * Messages go to stderr ("mmapfs: ..." lines) until daemon_log_setup()
+ * switches to syslog for a daemon in the background.  Levels are syslog's.
+ * libfuse's own messages (fuse_log) are routed here too.
+ */
+void daemon_log_setup(bool use_syslog, int level);
+void daemon_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void daemon_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap);
+/* True once libfuse reported unknown options (already explained). */
+bool daemon_log_saw_unknown_option(void);
+
+/* Parse "error", "warning", "info", "debug"; -1 if none of them. */
+int daemon_parse_loglevel(const char *s);
+
+#endif /* MMAPFS_DAEMON_H */

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * main.c - mmapfs: mount, serve, and on the way out bring every dirty page
+ * (the kernel's and ours) to the backing files before exiting.
+ *
+ * The order of main() and the two threads are described in daemon.h.  The
+ * exit status is 0 only if the session ended normally (umount or a signal)
+ * and all cached data reached the backing files; bad input exits 1 with
+ * one line and nothing mounted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+
+struct daemon {
+	struct daemon_config cfg;
+	struct fs *fs;
+	struct fuse_session *se;
+	struct pc_cache *cache;
+	pthread_t main_thread;
+
+	pthread_t sig_thread;
+	bool sig_running;
+	pthread_t flush_thread;
+	bool flush_running;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* wakes the flush thread */
+	bool flush_stop;		/* lock */
+
+	_Atomic bool stopping;		/* the session loop returned */
+	_Atomic int caught;		/* the signal that ended us, or 0 */
+};
+
+/* ---- syncing the mount -------------------------------------------------- */
+
+/*
+ * syncfs() of our own mount: the kernel writes back every page dirtied
+ * through a mapping (as WRITEs our workers answer) and returns when we have
+ * answered them.  The descriptor is taken on a detached clone of the mount
+ * (open_tree), so the mount itself is never busy because of us and a
+ * concurrent umount cannot fail with EBUSY; without the privilege for that,
+ * on the mount itself, closed at once.
+ */
+static int sync_mount(const char *mnt)
+{
+	int tree, fd, r = 0;
+
+	tree = open_tree(AT_FDCWD, mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree >= 0) {
+		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(tree);
+	} else {
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	if (syncfs(fd))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* ---- the mapped-flush thread -------------------------------------------- */
+
+static void *flush_main(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned int ms = d->cfg.mapped_flush_ms;
+	struct timespec t;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->flush_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_sec += ms / 1000;
+		t.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->cond, &d->lock, &t);
+		if (d->flush_stop)
+			break;
+		pthread_mutex_unlock(&d->lock);
+		r = sync_mount(d->cfg.mountpoint_real);
+		if (r)
+			daemon_log(LOG_DEBUG, "periodic syncfs of '%s': %s",
+				   d->cfg.mountpoint_real, strerror(-r));
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+static int flush_start(struct daemon *d)
+{
+	int r;
+
+	if (!d->cfg.mapped_flush_ms)
+		return 0;
+	r = pthread_create(&d->flush_thread, NULL, flush_main, d);
+	if (r)
+		return -r;
+	d->flush_running = true;
+	return 0;
+}
+
+static void flush_stop(struct daemon *d)
+{
+	if (!d->flush_running)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->flush_stop = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->flush_thread, NULL);
+	d->flush_running = false;
+}
+
+/* ---- the signal thread -------------------------------------------------- */
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* SIGUSR2 only interrupts the loop thread's wait; nothing to do here. */
+static void wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *signal_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct timespec pause = { 0, 50 * 1000000L };
+	sigset_t set;
+	int sig, r;
+
+	signal_set(&set);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (atomic_load(&d->stopping))
+			return NULL;
+		if (sig == SIGUSR1)
+			continue;	/* not from main(): ignore */
+		break;
+	}
+	atomic_store(&d->caught, sig);
+	daemon_log(LOG_INFO, "%s: writing back and unmounting '%s'",
+		   strsignal(sig), d->cfg.mountpoint_real);
+
+	/* 1. The kernel's dirty mapped pages, while the workers serve. */
+	r = sync_mount(d->cfg.mountpoint_real);
+	if (r)
+		daemon_log(LOG_WARNING, "syncfs of '%s': %s",
+			   d->cfg.mountpoint_real, strerror(-r));
+	/* 2. Ours. */
+	r = pc_cache_sync_all(d->cache);
+	if (r)
+		daemon_log(LOG_ERR,
+			   "writing back the cache failed: %s; retrying at exit",
+			   strerror(-r));
+	/* 3. End the session: unmounting aborts the connection, which
+	 * wakes the workers. */
+	fuse_session_exit(d->se);
+	fuse_session_unmount(d->se);
+	/* 4. The loop's own thread waits on a semaphore only a worker
+	 * posts; interrupt it until the loop has returned. */
+	while (!atomic_load(&d->stopping)) {
+		pthread_kill(d->main_thread, SIGUSR2);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+static int signal_start(struct daemon *d)
+{
+	int r;
+
+	r = pthread_create(&d->sig_thread, NULL, signal_main, d);
+	if (r)
+		return -r;
+	d->sig_running = true;
+	return 0;
+}
+
+/* Called after the loop returned: let the signal thread finish or quit. */
+static void signal_stop(struct daemon *d)
+{
+	atomic_store(&d->stopping, true);
+	if (!d->sig_running)
+		return;
+	pthread_kill(d->sig_thread, SIGUSR1);
+	pthread_join(d->sig_thread, NULL);
+	d->sig_running = false;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		daemon_log(LOG_WARNING, "cannot raise RLIMIT_NOFILE: %s",
+			   strerror(errno));
+}
+
+/* -o fsname=BACKING (commas and backslashes escaped for -o parsing). */
+static int add_mount_opts(struct daemon *d)
+{
+	const char *p;
+	char *opt, *w;
+
+	if (fuse_opt_add_arg(&d->cfg.args, "-odefault_permissions"))
+		return -ENOMEM;
+	if (d->cfg.fsname_given)
+		return 0;
+	opt = malloc(strlen("-ofsname=") + 2 * strlen(d->cfg.backing_real) +
+		     1);
+	if (!opt)
+		return -ENOMEM;
+	w = stpcpy(opt, "-ofsname=");
+	for (p = d->cfg.backing_real; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			*w++ = '\\';
+		*w++ = *p;
+	}
+	*w = '\0';
+	if (fuse_opt_add_arg(&d->cfg.args, opt)) {
+		free(opt);
+		return -ENOMEM;
+	}
+	free(opt);
+	return 0;
+}
+
+static int block_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: the signal must interrupt the loop's wait. */
+	sa.sa_handler = wake_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	signal_set(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int run_loop(struct daemon *d)
+{
+	struct fuse_loop_config *lc;
+	int r;
+
+	if (d->cfg.singlethread)
+		return fuse_session_loop(d->se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_max_threads(lc, d->cfg.max_threads);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	r = fuse_session_loop_mt(d->se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return r;
+}
+
+static void print_version(void)
+{
+	printf("mmapfs %s\n", PACKAGE_VERSION);
+	printf("FUSE library version %s\n", fuse_pkgversion());
+	fflush(stdout);		/* fusermount3 --version prints next */
+	fuse_lowlevel_version();
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	struct fs_config fc;
+	pthread_condattr_t ca;
+	char err[1024];
+	int r, status = 1;
+	bool mounted = false;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&d.stopping, false);
+	atomic_init(&d.caught, 0);
+	fuse_set_log_func(daemon_fuse_log);
+
+	if (daemon_parse_args(argc, argv, &d.cfg, err, sizeof(err))) {
+		daemon_log(LOG_ERR, "%s", err);
+		goto out_cfg;
+	}
+	if (d.cfg.show_help) {
+		daemon_print_help(stdout, argv[0]);
+		printf("FUSE options:\n");
+		fflush(stdout);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		status = 0;
+		goto out_cfg;
+	}
+	if (d.cfg.show_version) {
+		print_version();
+		status = 0;
+		goto out_cfg;
+	}
+	daemon_log_setup(false, d.cfg.loglevel);
+	if (daemon_check_paths(&d.cfg, err, sizeof(err))) {
+		daemon_log(LOG_ERR, "%s", err);
+		goto out_cfg;
+	}
+	raise_nofile();
+
+	fc = (struct fs_config){
+		.backing_dir = d.cfg.backing_real,
+		.attr_timeout = d.cfg.attr_timeout,
+		.entry_timeout = d.cfg.entry_timeout,
+		.max_threads = d.cfg.singlethread ? 1 : d.cfg.max_threads,
+		.debug = d.cfg.debug,
+	};
+	if (fs_create(&fc, &d.fs))
+		goto out_cfg;
+	if (add_mount_opts(&d)) {
+		daemon_log(LOG_ERR, "out of memory");
+		goto out_fs;
+	}
+	d.se = fuse_session_new(&d.cfg.args, &fs_ops, sizeof(fs_ops), d.fs);
+	if (!d.se) {
+		if (!daemon_log_saw_unknown_option())
+			daemon_log(LOG_ERR,
+				   "cannot create the FUSE session (see above); nothing was mounted");
+		goto out_fs;
+	}
+	r = block_signals();
+	if (r) {
+		daemon_log(LOG_ERR, "cannot block signals: %s", strerror(-r));
+		goto out_session;
+	}
+	if (fuse_session_mount(d.se, d.cfg.mountpoint_real)) {
+		daemon_log(LOG_ERR,
+			   "cannot mount on '%s' (see above); check the mount point and /dev/fuse",
+			   d.cfg.mountpoint_real);
+		goto out_session;
+	}
+	mounted = true;
+	if (fuse_daemonize(d.cfg.foreground)) {
+		daemon_log(LOG_ERR, "cannot daemonize");
+		goto out_unmount;
+	}
+	if (!d.cfg.foreground)
+		daemon_log_setup(true, d.cfg.loglevel);
+	/* From here on threads may exist: no more fork. */
+	d.main_thread = pthread_self();
+
+	r = pc_cache_create(&d.cfg.pc, &d.cache);
+	if (r) {
+		daemon_log(LOG_ERR, "cannot create the page cache (%zu bytes): %s",
+			   d.cfg.pc.cache_size, strerror(-r));
+		goto out_unmount;
+	}
+	if (fs_start(d.fs, d.cache, d.se))
+		goto out_cache;
+	r = signal_start(&d);
+	if (!r)
+		r = flush_start(&d);
+	if (r) {
+		daemon_log(LOG_ERR, "cannot start a thread: %s", strerror(-r));
+		/* Nothing is served yet: just take everything down. */
+		fuse_session_exit(d.se);
+		signal_stop(&d);
+		goto out_fs_stop;
+	}
+	daemon_log(LOG_INFO, "serving '%s' on '%s' (cache %zu bytes, %s)",
+		   d.cfg.backing_real, d.cfg.mountpoint_real,
+		   d.cfg.pc.cache_size,
+		   pc_cache_uses_uring(d.cache) ? "io_uring" : "pwritev");
+
+	r = run_loop(&d);
+
+	signal_stop(&d);
+	flush_stop(&d);
+	if (fs_init_refused(d.fs))
+		goto out_fs_stop;
+	if (r && !atomic_load(&d.caught)) {
+		daemon_log(LOG_ERR, "the FUSE session ended with an error: %s",
+			   strerror(r < 0 ? -r : r));
+		goto out_fs_stop;
+	}
+	status = 0;
+
+out_fs_stop:
+	fs_stop(d.fs);
+	/* Retries what failed in the signal thread: this result decides. */
+	r = pc_cache_sync_all(d.cache);
+	if (r) {
+		daemon_log(LOG_ERR,
+			   "writing back the cache failed: %s; data may be missing from '%s'",
+			   strerror(-r), d.cfg.backing_real);
+		status = 1;
+	}
+out_cache:
+	r = pc_cache_destroy(d.cache);
+	if (r) {
+		daemon_log(LOG_ERR, "writing back the cache failed: %s",
+			   strerror(-r));
+		status = 1;
+	}
+out_unmount:
+	if (mounted)
+		fuse_session_unmount(d.se);
+out_session:
+	fuse_session_destroy(d.se);
+out_fs:
+	fs_destroy(d.fs);
+out_cfg:
+	daemon_config_free(&d.cfg);
+	pthread_cond_destroy(&d.cond);
+	pthread_mutex_destroy(&d.lock);
+	return status;
+}

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fs_i.h - fs/ private structures: the inode table, open files, directory
+ * handles, and the helpers the operation files share.
+ *
+ * INODES
+ *
+ *   struct fs_inode is keyed by (st_dev, st_ino) of the backing file, as in
+ *   libfuse's passthrough_ll: hard links and repeated lookups share one
+ *   inode, files on other filesystems mounted inside the backing directory
+ *   are served too (hence the dev in the key).  The fuse_ino_t handed to the
+ *   kernel is the inode's address (FUSE_ROOT_ID for the root); generation
+ *   numbers are unique per struct, so a recycled address is never mistaken
+ *   for the old inode.  Each inode owns an O_PATH|O_NOFOLLOW descriptor
+ *   through which every operation reaches the backing file: renames and
+ *   unlinks in the backing directory don't disturb it, and while it is open
+ *   the backing inode number cannot be reused, so the key stays unique.
+ *
+ *   Life of an inode:
+ *
+ *     lookup/create/mkdir/...  (absent) --> hashed, nlookup = 1
+ *     lookup again                      nlookup++
+ *     open/opendir                      refcount++  (released: refcount--)
+ *     FORGET n                          nlookup -= n
+ *     nlookup == 0 && refcount == 0:
+ *        mapping clean (or none)   --> unhashed and freed
+ *        mapping dirty/in flight   --> ZOMBIE: still hashed, on fs->zombies;
+ *                                      a lookup resurrects it (same mapping),
+ *                                      the reaper frees it once clean
+ *
+ *   Requests from the kernel need no reference of their own: the kernel
+ *   pins its inode while a request on it is in flight and sends FORGET only
+ *   at eviction, after the last RELEASE (which it sends holding the inode).
+ *   Our refcount covers what the kernel does not promise: open files and
+ *   directory handles.
+ *
+ *   The mapping (regular files only) is created at the first open (or the
+ *   first truncate) and kept until the inode is freed or fs_stop(); it is
+ *   written once under inode->lock and read without it.
+ *
+ * LOCK ORDER (outermost first; none is held across a FUSE reply)
+ *
+ *   dir->lock           per directory handle: the DIR stream and its
+ *     |                 position.  Held across readdir() of the backing
+ *     |                 directory and the lookups READDIRPLUS makes.
+ *     +-- fs->table_lock    short: the hash table, every inode's nlookup,
+ *     |     |               refcount, zombie link; the generation counter.
+ *     |     +-- mapping->lock   (pagecache's short locks) only through
+ *     |                         pc_mapping_dirty_bytes() and
+ *     |                         pc_writeback_start() when deciding
+ *     |                         whether a forgotten inode can be freed.
+ *     +-- inode->lock       per inode: nopen, mapping creation and upgrade,
+ *           |               the EOF guard, the wb_err of
+ *           |               every open file of the inode.  May be held
+ *           |               across open() of the backing file and
+ *           |               pc_mapping_create/_set_fd; never across
+ *           |               pc_read/pc_write/pc_truncate/pc_write_and_wait,
+ *           |               and never with table_lock.
+ *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
+ *
+ *   pagecache/ never calls back into fs/, so holding one of our locks while
+ *   it takes its own cannot deadlock.
+ *
+ *   One handler path waits for another worker: a WRITE (fallocate,
+ *   copy_file_range) that grows a file waits, before replying, for the
+ *   notifier thread to make the kernel drop the page that held EOF, and the
+ *   kernel may launder that page with a WRITE another worker must answer.
+ *   It holds none of our locks then, and at most max_threads / 2 handlers
+ *   wait so at once.  notify_lock is a leaf lock.
+ */
+#ifndef MMAPFS_FS_I_H
+#define MMAPFS_FS_I_H
+
+#include "fs/fs.h"
+
+#include <dirent.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pagecache/pagecache.h"
+
+_Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t),
+	       "fuse_ino_t must hold a pointer");
+
+/* Largest READ/WRITE we negotiate (conn->max_write), and the per-thread
+ * bounce buffer size (one page of slack for unaligned requests). */
+#define FS_MAX_IO		(1024 * 1024)
+#define FS_IO_BUF_SIZE		(FS_MAX_IO + 4096)
+
+/* "/proc/self/fd/" + an int + NUL */
+#define FS_PROC_PATH_MAX	32
+
+struct fs_inode {
+	/* Identity: constant from creation to free. */
+	dev_t dev;
+	ino_t ino;
+	int fd;				/* O_PATH|O_NOFOLLOW */
+	mode_t type;			/* st_mode & S_IFMT */
+	uint64_t generation;
+
+	/* protected by fs->table_lock */
+	struct fs_inode *hash_next;
+	uint64_t nlookup;		/* the kernel's lookup count */
+	uint64_t refcount;		/* ours: open files, dir handles */
+	bool zombie;			/* forgotten, mapping still dirty */
+	struct fs_inode *zombie_prev;
+	struct fs_inode *zombie_next;
+
+	pthread_mutex_t lock;
+	unsigned int nopen;		/* protected by lock */
+	/*
+	 * [guard_start, guard_end): the part past the old EOF of the page
+	 * that held EOF before the size grew; the kernel may still launder
+	 * stale stores there (see file.c).  Empty if equal.  Protected by
+	 * lock.
+	 */
+	off_t guard_start;
+	off_t guard_end;
+	/* Start of the page the kernel dropped at our request and has not
+	 * brought back uptodate since (no READ, write-back or full-page
+	 * WRITE of it seen); -1 if none.  Protected by lock. */
+	off_t dropped_page;
+	/* The kernel may hold uptodate pages of this file that it has not
+	 * just written: set at its first READ, write-back or truncate. */
+	_Atomic bool kernel_cached;
+	/* Written under lock (once, or NULL at fs_stop); read without. */
+	_Atomic(struct pc_mapping *) mapping;
+};
+
+/*
+ * Every open file and directory handle is on fs->handles, so that those the
+ * kernel never releases (the connection was aborted: SIGTERM on a busy
+ * mount, umount -l) are freed by fs_destroy.
+ */
+struct fs_handle {
+	struct fs_handle *prev;		/* fs->handles_lock */
+	struct fs_handle *next;		/* fs->handles_lock */
+	bool dir;			/* struct fs_dir, else struct fs_file */
+};
+
+/* One open regular file (fi->fh). */
+struct fs_file {
+	struct fs_handle h;		/* first: the handle list */
+	struct fs_inode *inode;		/* holds a refcount */
+	int fd;				/* caller's flags minus O_APPEND,
+					 * O_DIRECT, O_TRUNC, O_CREAT, O_EXCL:
+					 * for fallocate, lseek and
+					 * copy_file_range */
+	pc_errseq_t wb_err;		/* protected by inode->lock */
+};
+
+/* One open directory (fi->fh). */
+struct fs_dir {
+	struct fs_handle h;		/* first: the handle list */
+	struct fs_inode *inode;		/* holds a refcount */
+	pthread_mutex_t lock;
+	DIR *dp;			/* protected by lock */
+	struct dirent *entry;		/* read, not yet returned; lock */
+	off_t offset;			/* position of dp; lock */
+};
+
+/* The caller's identity, for operations that create a file. */
+struct fs_creds {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;			/* -1: unknown, use { gid } */
+	gid_t groups[64];
+};
+
+struct fs_notify_req;
+
+struct fs {
+	struct fs_config cfg;		/* backing_dir is our own copy */
+	struct fs_inode root;
+	bool as_root;			/* euid 0: create as the caller */
+	uid_t euid;
+	gid_t egid;
+	int ngroups;			/* our supplementary groups, */
+	gid_t *groups;			/* restored after each creation */
+
+	pthread_mutex_t table_lock;
+	struct fs_inode **buckets;	/* table_lock */
+	size_t nbuckets;		/* table_lock; a power of two */
+	size_t count;			/* table_lock; hashed inodes */
+	struct fs_inode zombies;	/* table_lock; list head */
+	size_t nzombies;		/* table_lock */
+	uint64_t next_generation;	/* table_lock */
+
+	struct pc_cache *cache;		/* set by fs_start */
+	struct fuse_session *se;	/* set by fs_start */
+	pthread_key_t buf_key;		/* per-thread I/O buffer */
+	_Atomic bool init_refused;
+	_Atomic unsigned int notify_waiters; /* handlers waiting on one */
+
+	/* The notifier thread (notify.c). */
+	pthread_mutex_t notify_lock;
+	pthread_cond_t notify_cond;	/* wakes the notifier */
+	pthread_cond_t notify_done;	/* wakes waiting handlers */
+	struct fs_notify_req *notify_head; /* notify_lock */
+	struct fs_notify_req *notify_tail; /* notify_lock */
+	bool notify_stop;		/* notify_lock */
+	bool notify_running;
+	pthread_t notifier;
+
+	pthread_mutex_t handles_lock;	/* a leaf lock */
+	struct fs_handle handles;	/* handles_lock; list head */
+
+	/* The zombie reaper thread. */
+	pthread_mutex_t reaper_lock;
+	pthread_cond_t reaper_cond;
+	bool reaper_stop;		/* reaper_lock */
+	bool reaper_running;
+	pthread_t reaper;
+};
+
+/* ---- names.c ------------------------------------------------------------ */
+
+/*
+ * fs_name_check - a name the kernel sends for a directory entry: 0 if it is
+ * one path component, -EINVAL for "", ".", ".." or a name containing '/',
+ * -ENAMETOOLONG past NAME_MAX bytes.
+ */
+int fs_name_check(const char *name);
+
+/* fs_is_dot_or_dotdot - true for "." and "..". */
+bool fs_is_dot_or_dotdot(const char *name);
+
+/* fs_proc_path - "/proc/self/fd/<fd>" into @buf (FS_PROC_PATH_MAX bytes). */
+void fs_proc_path(char *buf, int fd);
+
+/* ---- inode.c ------------------------------------------------------------ */
+
+int fs_table_init(struct fs *fs);
+/* Free every hashed inode (fs_stop must have run). */
+void fs_table_destroy(struct fs *fs);
+
+/* fs_inode_of - the inode behind a fuse_ino_t; fs_ino_of - the reverse. */
+struct fs_inode *fs_inode_of(struct fs *fs, fuse_ino_t ino);
+fuse_ino_t fs_ino_of(struct fs *fs, const struct fs_inode *inode);
+
+/*
+ * fs_inode_lookup_fd - find or insert the inode of the O_PATH descriptor
+ * @fd whose fstatat() is @st, and count one kernel lookup on it.  Takes
+ * ownership of @fd (closed if the inode was already known).  Resurrects a
+ * zombie.  Returns 0 and sets *out, or -errno (then @fd is closed).
+ */
+int fs_inode_lookup_fd(struct fs *fs, int fd, const struct stat *st,
+		       struct fs_inode **out);
+
+/* fs_inode_lookup_more - one more kernel lookup of a known inode (link). */
+void fs_inode_lookup_more(struct fs *fs, struct fs_inode *inode);
+
+/* fs_inode_forget - the kernel forgets @n lookups; frees at zero. */
+void fs_inode_forget(struct fs *fs, struct fs_inode *inode, uint64_t n);
+
+/* Our reference: taken by open files and directory handles. */
+void fs_inode_get(struct fs *fs, struct fs_inode *inode);
+void fs_inode_put(struct fs *fs, struct fs_inode *inode);
+
+/*
+ * fs_inode_reap - free zombies whose mapping has become clean (all of them,
+ * clean or not, if @all: used by fs_stop once the session is over).
+ * Returns the number freed.
+ */
+size_t fs_inode_reap(struct fs *fs, bool all);
+
+/* fs_table_put_mappings - drop every inode's mapping reference (fs_stop). */
+void fs_table_put_mappings(struct fs *fs);
+
+/* Counts for tests and debug logs (taken under table_lock). */
+size_t fs_table_count(struct fs *fs);
+size_t fs_table_zombies(struct fs *fs);
+
+/* fs_inode_mapping - the inode's mapping or NULL. */
+static inline struct pc_mapping *fs_inode_mapping(struct fs_inode *inode)
+{
+	return atomic_load_explicit(&inode->mapping, memory_order_acquire);
+}
+
+/* ---- attr.c ------------------------------------------------------------- */
+
+/*
+ * fs_attr_merge - turn the backing file's @st into the logical attributes:
+ * st_size = @size, mtime and ctime = the later of the backing time and
+ * @mtime, and when @dirty at least ceil(size / 512) blocks (tools such as
+ * tar take a file with st_blocks == 0 for a hole and would skip data we
+ * have not written back yet).  Pure; unit-tested.
+ */
+void fs_attr_merge(struct stat *st, off_t size, struct timespec mtime,
+		   bool dirty);
+
+/*
+ * fs_inode_fill_attr - @st holds fstatat() of the inode's descriptor;
+ * merge the mapping's logical size and times into it if there is one.
+ */
+void fs_inode_fill_attr(struct fs_inode *inode, struct stat *st);
+
+/* fs_inode_stat - fstatat() the inode and fill the logical attributes. */
+int fs_inode_stat(struct fs_inode *inode, struct stat *st);
+
+/* ---- file.c ------------------------------------------------------------- */
+
+/*
+ * fs_inode_mapping_ensure - the inode's mapping, created if needed (the
+ * backing file reopened through /proc/self/fd read-write, read-only if
+ * that is refused), upgraded to a writable descriptor if @want_write and
+ * it is read-only.  *created tells whether this call made it (may be NULL).
+ * Requires fs->cache.  Returns 0 or -errno.
+ */
+int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
+			    bool want_write, struct pc_mapping **out,
+			    bool *created);
+
+/*
+ * fs_eof_guard_set - the logical size changes from @old to @new by a
+ * truncation the kernel knows of (SETATTR, O_TRUNC), after which it drops
+ * all its pages of the file: if it grows, guard the rest of the old EOF
+ * page (see file.c); otherwise disarm the guard.
+ */
+void fs_eof_guard_set(struct fs_inode *inode, off_t old, off_t new);
+
+/* Per-thread bounce buffer of at least @size bytes, or NULL. */
+void *fs_thread_buf(struct fs *fs, size_t size);
+
+/* fs_handle_add, fs_handle_del - keep the list of open handles (fs.c). */
+void fs_handle_add(struct fs *fs, struct fs_handle *h, bool dir);
+void fs_handle_del(struct fs *fs, struct fs_handle *h);
+
+/* ---- notify.c ----------------------------------------------------------- */
+
+int fs_notify_start(struct fs *fs);
+void fs_notify_stop(struct fs *fs);
+
+/*
+ * fs_notify_inval - have the notifier thread send notify_inval_inode(@ino,
+ * @off, @len) and wait up to @wait_ms (0: not at all) for it to be done.
+ * Returns true if it was done in time; otherwise it is still carried out.
+ * Call without any lock held.
+ */
+bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+		     unsigned int wait_ms);
+
+/* ---- creds.c ------------------------------------------------------------ */
+
+/* fs_creds_of - the caller of @req (uid, gid, supplementary groups). */
+void fs_creds_of(fuse_req_t req, struct fs_creds *cr);
+
+/*
+ * fs_creds_push - when the daemon runs as root and @cr is not root, switch
+ * this thread's fsuid, fsgid and groups to @cr, so that what the next
+ * syscall creates belongs to the caller.  Returns true if switched (then
+ * fs_creds_pop must follow).  @cr may be NULL (no switch).
+ */
+bool fs_creds_push(struct fs *fs, const struct fs_creds *cr);
+void fs_creds_pop(struct fs *fs);
+
+/* ---- entry.c / file.c / dir.c: the work behind each handler ------------- */
+
+void fs_entry_init(struct fs *fs, struct fuse_entry_param *e);
+int fs_do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		 struct fuse_entry_param *e);
+/* fs_reply_entry - reply, and undo the lookup if the kernel never got it. */
+void fs_reply_entry(fuse_req_t req, struct fs *fs,
+		    const struct fuse_entry_param *e);
+int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
+		const char *name, mode_t mode, dev_t rdev, const char *link,
+		struct fuse_entry_param *e);
+int fs_do_link(struct fs *fs, fuse_ino_t ino, fuse_ino_t newparent,
+	       const char *newname, struct fuse_entry_param *e);
+int fs_do_unlink(struct fs *fs, fuse_ino_t parent, const char *name,
+		 bool dir);
+int fs_do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
+		 fuse_ino_t newparent, const char *newname,
+		 unsigned int flags);
+int fs_do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
+		  int valid, struct stat *out);
+
+int fs_do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
+int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
+		 const char *name, mode_t mode, struct fuse_file_info *fi,
+		 struct fuse_entry_param *e);
+void fs_file_close(struct fs *fs, struct fs_file *file);
+
+/* Handlers, grouped by file; fs.c assembles fs_ops from them. */
+void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_forget_multi(fuse_req_t req, size_t count,
+		     struct fuse_forget_data *forgets);
+void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		struct fuse_file_info *fi);
+void fs_readlink(fuse_req_t req, fuse_ino_t ino);
+void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+	      mode_t mode, dev_t rdev);
+void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	      mode_t mode);
+void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name);
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       fuse_ino_t newparent, const char *newname, unsigned int flags);
+void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	     const char *newname);
+void fs_statfs(fuse_req_t req, fuse_ino_t ino);
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags);
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 size_t size);
+void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void fs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* (not fs_create: that name is the constructor in fs.h) */
+void fs_create_file(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
+		  off_t off, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
+void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+		  off_t len, struct fuse_file_info *fi);
+void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	      struct fuse_file_info *fi);
+void fs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			off_t off_out, struct fuse_file_info *fi_out,
+			size_t len, int flags);
+
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static inline struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct fs_file *fs_file_of(const struct fuse_file_info *fi)
+{
+	return (struct fs_file *)(uintptr_t)fi->fh;
+}
+
+static inline struct fs_dir *fs_dir_of(const struct fuse_file_info *fi)
+{
+	return (struct fs_dir *)(uintptr_t)fi->fh;
+}
+
+/* fs_reply_err - reply 0 or the -errno @ret. */
+static inline void fs_reply_err(fuse_req_t req, int ret)
+{
+	fuse_reply_err(req, -ret);
+}
+
+#define fs_debug(fs, ...)						\
+	do {								\
+		if ((fs)->cfg.debug)					\
+			fuse_log(FUSE_LOG_DEBUG, __VA_ARGS__);		\
+	} while (0)
+
+#endif /* MMAPFS_FS_I_H */

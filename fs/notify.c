@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * notify.c - the notifier thread: invalidations sent to the kernel.
+ *
+ * fuse_lowlevel_notify_inval_inode() is a synchronous write on /dev/fuse in
+ * which the kernel locks the pages it drops - waiting for a page a request
+ * in flight holds locked - and launders dirty ones with a WRITE that some
+ * worker must answer (FUSE-KERNEL.md §3).  Handlers therefore never call it
+ * themselves: they queue a request here and wait a bounded time for it
+ * (fs_notify_inval), or not at all.  A request that outlives its waiter is
+ * still carried out; it belongs to whichever side lets go last.
+ *
+ * One thread, one FIFO.  Started by fs_start, stopped by fs_stop after the
+ * session ended (the kernel then fails notifications at once).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/fs_i.h"
+
+struct fs_notify_req {
+	struct fs_notify_req *next;	/* fs->notify_lock */
+	fuse_ino_t ino;
+	off_t off;
+	off_t len;
+	int refs;			/* fs->notify_lock: queue + waiter */
+	bool done;			/* fs->notify_lock */
+};
+
+static void req_put_locked(struct fs_notify_req *r)
+{
+	if (--r->refs == 0)
+		free(r);
+}
+
+static void *notify_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct fs_notify_req *r;
+	int err;
+
+	pthread_mutex_lock(&fs->notify_lock);
+	for (;;) {
+		while (!fs->notify_head && !fs->notify_stop)
+			pthread_cond_wait(&fs->notify_cond, &fs->notify_lock);
+		r = fs->notify_head;
+		if (!r)
+			break;		/* stopping, and nothing left */
+		fs->notify_head = r->next;
+		if (!fs->notify_head)
+			fs->notify_tail = NULL;
+		pthread_mutex_unlock(&fs->notify_lock);
+
+		err = fs->notify_stop ? -ENOTCONN :
+		      fuse_lowlevel_notify_inval_inode(fs->se, r->ino, r->off,
+						       r->len);
+		/* -ENOENT: the kernel has no such inode cached; fine. */
+		if (err && err != -ENOENT)
+			fs_debug(fs, "mmapfs: notify_inval_inode %llu: %s\n",
+				 (unsigned long long)r->ino, strerror(-err));
+
+		pthread_mutex_lock(&fs->notify_lock);
+		r->done = true;
+		pthread_cond_broadcast(&fs->notify_done);
+		req_put_locked(r);
+	}
+	pthread_mutex_unlock(&fs->notify_lock);
+	return NULL;
+}
+
+int fs_notify_start(struct fs *fs)
+{
+	int r;
+
+	fs->notify_stop = false;
+	r = -pthread_create(&fs->notifier, NULL, notify_main, fs);
+	if (!r)
+		fs->notify_running = true;
+	return r;
+}
+
+void fs_notify_stop(struct fs *fs)
+{
+	if (!fs->notify_running)
+		return;
+	pthread_mutex_lock(&fs->notify_lock);
+	fs->notify_stop = true;
+	pthread_cond_signal(&fs->notify_cond);
+	pthread_mutex_unlock(&fs->notify_lock);
+	pthread_join(fs->notifier, NULL);
+	fs->notify_running = false;
+}
+
+bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+		     unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+	struct timespec t;
+	bool done;
+
+	if (!fs->notify_running)
+		return false;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return false;
+	r->ino = ino;
+	r->off = off;
+	r->len = len;
+	r->refs = 2;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += wait_ms / 1000;
+	t.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&fs->notify_lock);
+	if (fs->notify_tail)
+		fs->notify_tail->next = r;
+	else
+		fs->notify_head = r;
+	fs->notify_tail = r;
+	pthread_cond_signal(&fs->notify_cond);
+	while (wait_ms && !r->done &&
+	       pthread_cond_timedwait(&fs->notify_done, &fs->notify_lock,
+				      &t) != ETIMEDOUT)
+		;
+	done = r->done;
+	req_put_locked(r);
+	pthread_mutex_unlock(&fs->notify_lock);
+	return done;
+}
