@@ -302,6 +302,10 @@ int t_create_at(const char *file, int line, const char *path, size_t len,
 	t_fill(buf, len, seed, 0);
 	t_pwrite_at(file, line, fd, buf, len, 0);
 	free(buf);
+	/* The starting content is set-up, not under test: make it durable so
+	 * that checks of the backing file never race with write-back. */
+	if (fsync(fd))
+		t_fail_at(file, line, "fsync(%s): %s", path, strerror(errno));
 	return fd;
 }
 

@@ -162,7 +162,9 @@ off_t t_size_at(const char *file, int line, const char *path);
 
 /*
  * t_create - create (or truncate) PATH read-write, write LEN bytes of the
- * pattern SEED at offset 0, and return the descriptor.
+ * pattern SEED at offset 0, fsync it (set-up is durable, so a test never
+ * races with write-back when it reads the backing file), and return the
+ * descriptor.
  */
 #define t_create(path, len, seed)                                              \
 	t_create_at(__FILE__, __LINE__, path, len, seed)

@@ -1,0 +1,600 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""bench/report.py - numbers out of the benchmark's raw files, and the report.
+
+Called by bench/run-bench.sh; standard library only.
+
+  report.py fio FILE read|write bw_mib|iops
+      print one figure of a fio --output-format=json result (fails if fio
+      reported an error)
+  report.py json FILE NAME=KEY...
+      print "NAME value" for each KEY of the JSON object a bench program
+      printed on its last line
+  report.py render --run DIR --elapsed S --md FILE --png FILE
+      aggregate DIR/results.jsonl, DIR/meta.json, DIR/pc_bench.json and
+      DIR/commands.txt into the Markdown report and the ratio plot
+
+Aggregation: every cell is the median over the repetitions that succeeded,
+with (min-max) beside it; a ratio is the median of mmapfs (or bindfs)
+divided by the median of the backing filesystem measured in the same run.
+"""
+
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CONFIGS = ("backing", "mmapfs", "bindfs")
+
+# id, label, unit, higher is better, target operator, target ratio
+METRICS = [
+    ("seq-write", "Sequential write, 1 MiB blocks + final fsync",
+     "MiB/s", True, ">=", 0.9),
+    ("seq-read-cold", "Sequential read, 1 MiB blocks, cold",
+     "MiB/s", True, ">=", 0.8),
+    ("seq-read-warm", "Sequential read, 1 MiB blocks, warm",
+     "MiB/s", True, ">=", 0.95),
+    ("rand-read-cold", "4 KiB random read, cold", "IOPS", True, ">=", 1.0),
+    ("rand-read-warm", "4 KiB random read, warm", "IOPS", True, ">=", 0.95),
+    ("rand-write", "4 KiB random write, fsync every 32",
+     "IOPS", True, ">=", 0.8),
+    ("mmap-rand-read", "mmap 4 KiB random read, warm",
+     "IOPS", True, ">=", 0.95),
+    ("mmap-rand-write", "mmap 4 KiB random write, msync every 32",
+     "IOPS", True, ">=", 1.0),
+    ("smallfiles-create", "Small files: create (1 KiB written)",
+     "files/s", True, ">=", 0.5),
+    ("smallfiles-stat", "Small files: stat", "files/s", True, ">=", 0.5),
+    ("smallfiles-unlink", "Small files: unlink", "files/s", True, ">=", 0.5),
+    ("sqlite-insert", "SQLite WAL+mmap: inserts, 1000-row transactions",
+     "rows/s", True, ">=", 1.0),
+    ("sqlite-lookup", "SQLite WAL+mmap: random lookups",
+     "lookups/s", True, ">=", 1.0),
+    ("msync-median", "msync(MS_SYNC) of one dirty page, median latency",
+     "µs", False, "<=", 2.0),
+    ("msync-p99", "msync(MS_SYNC) of one dirty page, p99 latency",
+     "µs", False, "<=", 2.0),
+]
+
+# workload (as run-bench.sh names it) of each metric
+WORKLOAD_OF = {m[0]: m[0] for m in METRICS}
+WORKLOAD_OF.update({
+    "smallfiles-create": "smallfiles", "smallfiles-stat": "smallfiles",
+    "smallfiles-unlink": "smallfiles", "sqlite-insert": "sqlite",
+    "sqlite-lookup": "sqlite", "msync-median": "msync-latency",
+    "msync-p99": "msync-latency",
+})
+
+# short labels for the plot
+SHORT = {
+    "seq-write": "seq write", "seq-read-cold": "seq read cold",
+    "seq-read-warm": "seq read warm", "rand-read-cold": "rand read cold",
+    "rand-read-warm": "rand read warm", "rand-write": "rand write+fsync",
+    "mmap-rand-read": "mmap rand read", "mmap-rand-write": "mmap write+msync",
+    "smallfiles-create": "create", "smallfiles-stat": "stat",
+    "smallfiles-unlink": "unlink", "sqlite-insert": "sqlite insert",
+    "sqlite-lookup": "sqlite lookup", "msync-median": "msync p50 (lat.)",
+    "msync-p99": "msync p99 (lat.)",
+}
+
+
+def die(msg):
+    print("report.py: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def load_json(path):
+    """The JSON object in PATH, skipping anything printed before it."""
+    with open(path) as f:
+        text = f.read()
+    start = text.find("{")
+    if start < 0:
+        die(path + ": no JSON object")
+    return json.loads(text[start:])
+
+
+# ---- extraction ------------------------------------------------------------
+
+def cmd_fio(path, ddir, what):
+    res = load_json(path)
+    job = res["jobs"][0]
+    if job.get("error", 0):
+        die("%s: fio reported error %d" % (path, job["error"]))
+    d = job[ddir]
+    if d.get("total_ios", 0) == 0:
+        die("%s: no %s completed" % (path, ddir))
+    if what == "bw_mib":
+        print("%.1f" % (d["bw_bytes"] / 1048576.0))
+    elif what == "iops":
+        print("%.1f" % d["iops"])
+    else:
+        die("unknown fio figure " + what)
+
+
+def cmd_json(path, pairs):
+    with open(path) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    if not lines:
+        die(path + ": empty")
+    obj = json.loads(lines[-1])
+    for pair in pairs:
+        name, key = pair.split("=", 1)
+        print("%s %s" % (name, obj[key]))
+
+
+# ---- aggregation -----------------------------------------------------------
+
+def fmt(v):
+    """A figure with 3 significant digits, thousands separated."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    a = abs(v)
+    if a >= 100:
+        return "{:,.0f}".format(v)
+    if a >= 10:
+        return "%.1f" % v
+    if a >= 1:
+        return "%.2f" % v
+    return "%.3g" % v
+
+
+class Cell:
+    """The repetitions of one metric on one configuration."""
+
+    def __init__(self):
+        self.values = []
+        self.cpu = []
+        self.rss = []
+        self.failed = 0
+
+    def median(self):
+        return statistics.median(self.values) if self.values else None
+
+    def text(self, reps):
+        if not self.values:
+            return "failed" if self.failed else "not measured"
+        s = fmt(self.median())
+        if len(self.values) > 1:
+            s += " (%s–%s)" % (fmt(min(self.values)), fmt(max(self.values)))
+        if self.failed:
+            s += " [%d/%d failed]" % (self.failed, reps)
+        return s
+
+
+def aggregate(run):
+    cells = {}      # (metric, config) -> Cell
+    runs = {}       # (workload, config, rep) -> (cpu_s, rss_kib)
+    failures = []
+    with open(os.path.join(run, "results.jsonl")) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            cfg, wl = r["config"], r["workload"]
+            if not r["ok"]:
+                failures.append(r)
+                for m in METRICS:
+                    if WORKLOAD_OF[m[0]] == wl:
+                        cells.setdefault((m[0], cfg), Cell()).failed += 1
+                continue
+            cells.setdefault((r["metric"], cfg), Cell()).values.append(
+                float(r["value"]))
+            # a workload with several metrics has one daemon, one sample
+            if "cpu_s" in r:
+                runs[(wl, cfg, r["rep"])] = (float(r["cpu_s"]),
+                                             int(r["rss_kib"]))
+    wcells = {}     # (workload, config) -> Cell with cpu and rss
+    for (wl, cfg, _rep), (cpu, rss) in sorted(runs.items()):
+        c = wcells.setdefault((wl, cfg), Cell())
+        c.cpu.append(cpu)
+        c.rss.append(rss)
+    return cells, wcells, failures
+
+
+def ratio(cells, metric, cfg):
+    a = cells.get((metric, cfg))
+    b = cells.get((metric, "backing"))
+    if not a or not b or a.median() is None or not b.median():
+        return None
+    return a.median() / b.median()
+
+
+def met(r, op, target):
+    if r is None:
+        return "n/a"
+    ok = r >= target if op == ">=" else r <= target
+    return "yes" if ok else "**no**"
+
+
+# ---- plot ------------------------------------------------------------------
+
+def plot(rows, png, title):
+    """rows: (label, mmapfs ratio, bindfs ratio, target, note on the
+    mmapfs bar such as "failed") per metric."""
+    if shutil.which("gnuplot"):
+        return plot_gnuplot(rows, png, title)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report.py: neither gnuplot nor matplotlib: no plot",
+              file=sys.stderr)
+        return False
+    x = range(len(rows))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    w = 0.38
+    ax.bar([i - w / 2 for i in x], [r[1] or float("nan") for r in rows], w,
+           label="mmapfs / backing")
+    ax.bar([i + w / 2 for i in x], [r[2] or float("nan") for r in rows], w,
+           label="bindfs / backing")
+    ax.scatter(list(x), [r[3] for r in rows], marker="_", s=600, c="red",
+               label="target for mmapfs (a minimum; a maximum for latency)",
+               zorder=3)
+    for i, r in enumerate(rows):
+        if r[4]:
+            ax.text(i - w / 2, 0.012, r[4], rotation=90, ha="center",
+                    va="bottom", color="#1f77b4")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.01)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([r[0] for r in rows], rotation=40, ha="right")
+    ax.set_ylabel("ratio to the backing filesystem (log)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    return True
+
+
+def plot_gnuplot(rows, png, title):
+    with tempfile.TemporaryDirectory() as tmp:
+        dat = os.path.join(tmp, "ratios.dat")
+        with open(dat, "w") as f:
+            for label, a, b, t, note in rows:
+                f.write('"%s" %s %s %s "%s"\n' % (
+                    label, "%.4f" % a if a else "?",
+                    "%.4f" % b if b else "?", t, note))
+        script = """
+set terminal pngcairo size 1200,560 font "sans,10"
+set output "%s"
+set title "%s"
+set datafile missing "?"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [0.01:*]
+set ylabel "ratio to the backing filesystem (log scale)"
+set grid ytics
+set xtics rotate by -40 left nomirror
+set key outside top center horizontal
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "grey40" dt 2
+plot "%s" using 2:xtic(1) title "mmapfs / backing" lc rgb "#1f77b4", \\
+     "" using 3 title "bindfs / backing" lc rgb "#ff7f0e", \\
+     "" using ($0):4 with points pt 5 ps 1.3 lc rgb "red" \\
+        title "target for mmapfs (a minimum; a maximum for latency)", \\
+     "" using ($0 - 0.2):(0.012):5 with labels rotate by 90 left \\
+        tc rgb "#1f77b4" notitle
+""" % (png, title.replace('"', "'"), dat)
+        p = subprocess.run(["gnuplot"], input=script, text=True,
+                           capture_output=True)
+        if p.returncode != 0:
+            print("report.py: gnuplot failed:\n" + p.stderr, file=sys.stderr)
+            return False
+    return True
+
+
+# ---- the report --------------------------------------------------------------
+
+def render(run, elapsed, md_path, png_path):
+    meta = load_json(os.path.join(run, "meta.json"))
+    cells, wcells, failures = aggregate(run)
+    reps = int(meta["reps"])
+    configs = meta["configs"].split()
+    cache_mib = int(meta["cache_size"]) / 1048576.0
+    out = []
+    w = out.append
+
+    w("# mmapfs benchmarks")
+    w("")
+    w("Generated by `make bench` (`bench/run-bench.sh`, `bench/report.py`) "
+      "on %s; do not edit by hand: run it again." % meta["date"])
+    w("")
+    if meta.get("quick") == "1":
+        w("**Quick run (`BENCH_QUICK=1`): one repetition and small sizes; "
+          "these figures are for checking the harness, not for judging "
+          "mmapfs.**")
+        w("")
+    if meta.get("mmapfs_missing"):
+        w("**The mmapfs column could not be measured: %s.**"
+          % meta["mmapfs_missing"])
+        w("")
+    w("Each cell is the median of %d repetition%s with (min–max) beside it. "
+      "The ratios divide the median of mmapfs (or bindfs) by the median of "
+      "the backing filesystem in the same run. For latency rows a lower "
+      "figure is better and the ratio's target is a maximum. Configurations "
+      "were interleaved (backing, mmapfs, bindfs, backing, ...) and every "
+      "FUSE measurement used a freshly started daemon. The whole run took "
+      "%d min %02d s." % (reps, "" if reps == 1 else "s", elapsed // 60,
+                          elapsed % 60))
+    w("")
+    w("| workload | unit | backing fs | mmapfs | bindfs | mmapfs / backing "
+      "| bindfs / backing | target (mmapfs / backing) | met |")
+    w("|---|---|---:|---:|---:|---:|---:|---|---|")
+    plot_rows = []
+    summary = [0, 0]
+    for mid, label, unit, _hib, op, target in METRICS:
+        texts = []
+        for cfg in CONFIGS:
+            if cfg not in configs:
+                texts.append("not measured")
+            else:
+                texts.append(cells.get((mid, cfg), Cell()).text(reps))
+        rm = ratio(cells, mid, "mmapfs")
+        rb = ratio(cells, mid, "bindfs")
+        m = met(rm, op, target)
+        if m != "n/a":
+            summary[1] += 1
+            summary[0] += m == "yes"
+        w("| %s | %s | %s | %s | %s | %s | %s | %s %s | %s |" % (
+            label, unit, texts[0], texts[1], texts[2],
+            "%.2f" % rm if rm is not None else "–",
+            "%.2f" % rb if rb is not None else "–", op, target, m))
+        note = texts[1] if texts[1] in ("failed", "not measured") else ""
+        plot_rows.append((SHORT[mid], rm, rb, target, note))
+
+    # Peak RSS: the largest VmHWM of any workload's daemon.
+    limit = cache_mib + 32
+    rss = {}
+    for cfg in ("mmapfs", "bindfs"):
+        v = [max(c.rss) for (wl, c2), c in wcells.items()
+             if c2 == cfg and c.rss]
+        rss[cfg] = max(v) / 1024.0 if v else None
+    rtext = ["–" if cfg == "backing" else
+             ("not measured" if cfg not in configs else
+              ("%s MiB" % fmt(rss[cfg]) if rss[cfg] is not None else "failed"))
+             for cfg in CONFIGS]
+    m = "n/a" if rss["mmapfs"] is None else (
+        "yes" if rss["mmapfs"] <= limit else "**no**")
+    if m != "n/a":
+        summary[1] += 1
+        summary[0] += m == "yes"
+    w("| Daemon peak RSS (VmHWM, largest over all workloads) | MiB | %s | %s "
+      "| %s | – | – | <= cache_size + 32 MiB = %s MiB | %s |"
+      % (rtext[0], rtext[1], rtext[2], fmt(limit), m))
+    w("")
+    w("Targets met: **%d of %d** measurable." % tuple(summary))
+    w("")
+    fl = [cells.get(("msync-flushes", cfg)) for cfg in CONFIGS]
+    if any(c and c.values for c in fl):
+        w("Durability check: device cache flushes per msync during the msync "
+          "workload (counted for the whole disk, so other activity can only "
+          "add to them; a durable `msync(MS_SYNC)` needs at least one): "
+          + ", ".join("%s %s" % (cfg, fmt(c.median()) if c and c.values
+                                  else "–")
+                      for cfg, c in zip(CONFIGS, fl)) + ".")
+        w("")
+    w("![ratios to the backing filesystem](benchmarks-ratios.png)")
+    w("")
+    if failures:
+        w("Failed measurements (logs in `%s/logs/`):" % meta["dir"])
+        w("")
+        for r in failures:
+            w("- %s, %s, repetition %d: %s%s" % (
+                r["config"], r["workload"], r["rep"], r["error"],
+                ": `%s`" % r["log"] if r.get("log") else ""))
+        w("")
+
+    w("## Daemon CPU time and memory per workload")
+    w("")
+    w("CPU time is utime + stime of all the daemon's threads during the "
+      "timed part (from `/proc/PID/stat`), median over the repetitions; "
+      "peak RSS is `VmHWM` at the end of the workload (the daemon is "
+      "started afresh for each one, warm-up included), largest over the "
+      "repetitions. mmapfs ran with `-o cache_size=%d` (%s MiB)."
+      % (int(meta["cache_size"]), fmt(cache_mib)))
+    w("")
+    w("| workload | mmapfs CPU s | mmapfs peak RSS MiB | bindfs CPU s "
+      "| bindfs peak RSS MiB |")
+    w("|---|---:|---:|---:|---:|")
+    seen = []
+    for mid in [m[0] for m in METRICS]:
+        wl = WORKLOAD_OF[mid]
+        if wl in seen:
+            continue
+        seen.append(wl)
+        row = [wl]
+        for cfg in ("mmapfs", "bindfs"):
+            c = wcells.get((wl, cfg))
+            if not c or not c.cpu:
+                row += ["–", "–"]
+            else:
+                row += [fmt(statistics.median(c.cpu)),
+                        fmt(max(c.rss) / 1024.0)]
+        w("| %s |" % " | ".join(row))
+    w("")
+
+    pc_path = os.path.join(run, "pc_bench.json")
+    w("## pagecache micro-benchmark (`bench/pc_bench`)")
+    w("")
+    if os.path.exists(pc_path):
+        pc = load_json(pc_path)
+        wr, hit = pc["write"], pc["hit"]
+        w("`pagecache/libpagecache.a` alone, linked with liburing and no FUSE "
+          "(`bench/pc_bench.c`), on the same filesystem in the same run. "
+          "%s MiB are written in 1 MiB chunks into one new file and made "
+          "durable; the three ways run in turn, %d times, median reported "
+          "(write-back %s)." % (wr["mib"], wr["reps"],
+                                "on io_uring" if wr["uring"] else
+                                "on the pwritev fallback, io_uring unusable"))
+        w("")
+        w("| write %s MiB + make durable | median MiB/s | seconds per rep "
+          "| ratio to pwrite |" % wr["mib"])
+        w("|---|---:|---|---:|")
+        base = wr["pwrite_mib_s"]
+        for key, label in (
+                ("pwrite", "`pwrite` + `fdatasync` (kernel page cache)"),
+                ("pc", "`pc_write` + `pc_write_and_wait`, default config "
+                 "(cache_size %s MiB, dirty_bytes %s MiB)"
+                 % (fmt(wr["default_cache_size"] / 1048576.0),
+                    fmt(wr["default_dirty_bytes"] / 1048576.0))),
+                ("pc_roomy", "`pc_write` + `pc_write_and_wait`, roomy config "
+                 "(cache_size %s MiB, dirty_bytes %s MiB: no throttling)"
+                 % (fmt(wr["roomy_cache_size"] / 1048576.0),
+                    fmt(wr["roomy_dirty_bytes"] / 1048576.0)))):
+            v = wr[key + "_mib_s"]
+            w("| %s | %s | %s | %.2f |" % (
+                label, fmt(v), ", ".join("%.2f" % t for t in wr[key + "_s"]),
+                v / base if base else float("nan")))
+        w("")
+        w("Hit path: %s random page-aligned 4 KiB reads over a %s MiB file "
+          "whose pages are all cached (checked: no miss during the loop)."
+          % ("{:,}".format(hit["ops"]), hit["file_mib"]))
+        w("")
+        w("| 4 KiB read from a warm cache | ns per read |")
+        w("|---|---:|")
+        w("| `pc_read`, 1 thread | %s |" % fmt(hit["pc_read_ns"]))
+        w("| `pc_read`, 2 threads on one mapping (wall time / reads) | %s |"
+          % fmt(hit["pc_read_2threads_ns"]))
+        w("| `pread` from the kernel's page cache, for scale | %s |"
+          % fmt(hit["pread_ns"]))
+        w("| `memcpy` of 4 KiB from a private buffer, for scale | %s |"
+          % fmt(hit["memcpy_ns"]))
+        w("")
+    else:
+        w("Not measured in this run (`BENCH_PC=0`, or pc_bench failed: see "
+          "`%s/logs/pc_bench.log`)." % meta["dir"])
+        w("")
+
+    w("## Machine and versions")
+    w("")
+    for key, label in (
+            ("cpu_model", "CPU"), ("host_nproc", "CPUs online (nproc)"),
+            ("mem_total", "RAM"), ("kernel", "kernel"),
+            ("debian", "Debian"), ("backing_fs", "backing filesystem"),
+            ("backing_mount_opts", "its mount options"),
+            ("fio", "fio"), ("bindfs", "bindfs"), ("libfuse", "libfuse"),
+            ("liburing", "liburing"), ("sqlite", "SQLite (libsqlite3)"),
+            ("cc", "compiler"), ("mmapfs_rev", "mmapfs revision"),
+            ("nofile", "open-file limit (RLIMIT_NOFILE) the daemons start with"),
+            ("date", "date")):
+        w("- %s: %s" % (label, meta.get(key, "?")))
+    end = os.path.join(run, "loadavg_end")
+    if os.path.exists(end):
+        with open(end) as f:
+            w("- load average (1, 5, 15 min) at the start: %s; at the end: "
+              "%s (the harness alone keeps about one CPU busy; more means "
+              "something else ran)" % (meta.get("loadavg_start", "?"),
+                                       f.read().strip()))
+    w("- mmapfs assertions (`assert()` sanity checks): %s" % (
+        "compiled out (`--disable-debug`)" if meta.get("ndebug") == "yes"
+        else "**on** (the default `--enable-debug` build)"))
+    w("")
+
+    perf = sorted(f for f in os.listdir(run)
+                  if f.startswith("perf-") and f.endswith(".txt"))
+    if perf:
+        w("## Profile of the mmapfs daemon")
+        w("")
+        w("`perf record -g -p PID` of the daemon during the workloads named "
+          "in `BENCH_PERF`, first repetition (the profiler slows that "
+          "repetition a little); the symbols with the most samples, self "
+          "time:")
+        w("")
+        for name in perf:
+            w("%s:" % name[5:-4])
+            w("")
+            w("```")
+            with open(os.path.join(run, name)) as f:
+                rows = [ln.rstrip() for ln in f
+                        if ln.strip() and not ln.startswith("#")]
+            for ln in rows[:20]:
+                w(ln)
+            w("```")
+            w("")
+
+    w("## What ran")
+    w("")
+    w("Sizes: sequential file %s MiB; random I/O over a %s MiB file; "
+      "time-based fio jobs run %s s; %s small files of 1 KiB; SQLite %s rows "
+      "in %s-row transactions then %s lookups; %s timed msyncs. Scratch "
+      "directory `%s` (a local filesystem, not tmpfs)."
+      % ("{:,}".format(meta["seq_mib"]), meta["rand_mib"], meta["runtime"],
+         "{:,}".format(meta["files"]), "{:,}".format(meta["sqlite_rows"]),
+         "{:,}".format(meta["sqlite_txn"]),
+         "{:,}".format(meta["sqlite_lookups"]),
+         "{:,}".format(meta["msync_iters"]), meta["dir"]))
+    w("")
+    w("- mount: `%s`" % meta["mmapfs_cmd"])
+    w("- mount: `%s` (bindfs's defaults: single-threaded)" % meta["bindfs_cmd"])
+    w("- cold: `sync; echo 3 > /proc/sys/vm/drop_caches`, then a fresh "
+      "daemon (so mmapfs's own cache is empty too)")
+    w("- warm: the file is read once with `cat` through the same mount "
+      "just before the timed part (seq-read-warm, rand-read-warm, "
+      "mmap-rand-read, mmap-rand-write)")
+    w("- fio's `--invalidate=0` everywhere: the harness, not fio, decides "
+      "what is cached; `--fallocate=none` so that every configuration sees "
+      "the same writes; fio's bandwidth for seq-write includes the final "
+      "fsync (`end_fsync=1`)")
+    w("- rand-read-cold makes one pass at most (fio's random map never "
+      "repeats a block), capped at the runtime, so every read is a miss")
+    w("- with `ioengine=mmap`, `fsync=32` makes every 32nd operation an "
+      "`msync(MS_SYNC)` of the whole mapped file (fio `engines/mmap.c`); "
+      "`sync=1` would only open the file `O_SYNC`, which stores through a "
+      "mapping ignore")
+    w("- sqlite: `synchronous` left at its default (FULL: the WAL is "
+      "fsynced at every commit); the lookups run after closing (which "
+      "checkpoints) and reopening the database")
+    w("- the virtual disk of this machine may be cached by its host: "
+      "`drop_caches` empties the guest's caches only, so \"cold\" reads "
+      "may be faster than a physical disk's")
+    w("")
+    w("Commands, as run for the first configuration in the first "
+      "repetition (`TARGET` differs per configuration):")
+    w("")
+    w("```")
+    with open(os.path.join(run, "commands.txt")) as f:
+        w(f.read().rstrip())
+    w("```")
+    w("")
+    w("Rerun: `make bench` (as root). Settings: `BENCH_REPS`, `BENCH_QUICK=1`, "
+      "`BENCH_DIR`, `BENCH_SEQ_MIB`, `BENCH_RAND_MIB`, `BENCH_RUNTIME`, "
+      "`BENCH_CACHE_SIZE`, `BENCH_MMAPFS_OPTS`, `BENCH_CONFIGS`, "
+      "`BENCH_WORKLOADS`, `BENCH_PERF` (see the top of "
+      "`bench/run-bench.sh`).")
+    w("")
+
+    with open(md_path, "w") as f:
+        f.write("\n".join(out))
+    title = "mmapfs and bindfs relative to the backing filesystem (%s)" % (
+        meta["date"])
+    if not plot(plot_rows, png_path, title):
+        print("report.py: the plot was not written", file=sys.stderr)
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[1] == "fio":
+        cmd_fio(argv[2], argv[3], argv[4])
+    elif len(argv) >= 4 and argv[1] == "json":
+        cmd_json(argv[2], argv[3:])
+    elif len(argv) >= 2 and argv[1] == "render":
+        opts = dict(zip(argv[2::2], argv[3::2]))
+        for k in ("--run", "--elapsed", "--md", "--png"):
+            if k not in opts:
+                die("render needs " + k)
+        render(opts["--run"], int(opts["--elapsed"]), opts["--md"],
+               opts["--png"])
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
