@@ -289,11 +289,52 @@ void fs_inode_put(struct fs *fs, struct fs_inode *inode)
 		inode_free(inode);
 }
 
+/*
+ * A zombie whose backing file has no name left can never be opened again
+ * through the mount: discard its dirty data instead of writing it back
+ * (ext4 drops the pages of an unlinked, closed file too).  Without this, a
+ * workload that creates, writes and unlinks many files keeps two
+ * descriptors per file open until write-back, and runs into EMFILE.
+ */
+static void discard_unlinked(struct fs *fs)
+{
+	struct fs_inode **pinned;
+	size_t n = 0, max;
+
+	pthread_mutex_lock(&fs->table_lock);
+	max = fs->nzombies;
+	pinned = max ? malloc(max * sizeof(*pinned)) : NULL;
+	if (!pinned) {
+		pthread_mutex_unlock(&fs->table_lock);
+		return;
+	}
+	for (struct fs_inode *p = fs->zombies.zombie_next;
+	     p != &fs->zombies && n < max; p = p->zombie_next) {
+		struct pc_mapping *m = fs_inode_mapping(p);
+
+		if (m && pc_mapping_dirty_bytes(m) > 0) {
+			p->refcount++;		/* pinned while we look */
+			pinned[n++] = p;
+		}
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (fstat(pinned[i]->fd, &st) == 0 && st.st_nlink == 0)
+			pc_truncate(fs_inode_mapping(pinned[i]), 0);
+		fs_inode_put(fs, pinned[i]);	/* frees it if now clean */
+	}
+	free(pinned);
+}
+
 size_t fs_inode_reap(struct fs *fs, bool all)
 {
 	struct fs_inode *p, *next, *dead = NULL;
 	size_t n = 0;
 
+	if (!all)
+		discard_unlinked(fs);
 	pthread_mutex_lock(&fs->table_lock);
 	for (p = fs->zombies.zombie_next; p != &fs->zombies; p = next) {
 		struct pc_mapping *m = fs_inode_mapping(p);
