@@ -716,10 +716,14 @@ static bool wb_pass(struct pc_cache *c)
 		uint64_t next = 0;
 		bool due;
 
+		/* Only the dirty list and this pass hold it: nobody uses the
+		 * file any more, so finish it now and free its descriptor. */
+		bool orphan = atomic_load(&m->refcount) <= 2;
+
 		pthread_mutex_lock(&m->lock);
 		due = m->nr_dirty && !m->quiesce && !m->sync_waiters &&
 		      (!m->wb_failing || now >= m->retry_after_ms) &&
-		      (over_bg || pressure || m->wb_kick ||
+		      (over_bg || pressure || m->wb_kick || orphan ||
 		       now - m->dirtied_when_ms >= c->cfg.dirty_expire_ms);
 		if (due) {
 			while (n_req < n_max &&
@@ -742,10 +746,12 @@ static bool wb_pass(struct pc_cache *c)
 	for (int i = 0; i < n_cand; i++) {
 		struct pc_mapping *m = cand[i];
 
+		bool orphan = atomic_load(&m->refcount) <= 2;
+
 		pthread_mutex_lock(&m->lock);
 		if (m->nr_unstable && !m->nr_dirty && !m->nr_writeback &&
 		    !m->sync_waiters && !m->commit_inflight && !m->quiesce &&
-		    (over_bg || pressure ||
+		    (over_bg || pressure || orphan ||
 		     now - m->unstable_since_ms >= c->cfg.dirty_expire_ms))
 			pc_commit_locked(m, true);
 		pthread_mutex_unlock(&m->lock);
