@@ -693,10 +693,16 @@ static bool wb_pass(struct pc_cache *c)
 	struct wb_req *reqs = malloc((size_t)n_max * sizeof(*reqs));
 	uint64_t now = pc_now_ms();
 	unsigned long busy = atomic_load(&c->nr_dirty) +
-			     atomic_load(&c->nr_writeback) +
-			     atomic_load(&c->nr_unstable);
+			     atomic_load(&c->nr_writeback);
 	bool over_bg = busy > c->dirty_bg;
-	bool pressure = atomic_load(&c->nr_pages) >= c->max_pages;
+	/*
+	 * Commits (fdatasync) are expensive: they wait for the backing
+	 * file's data to reach the disk.  They are due when the data is old,
+	 * when nobody uses the file any more, or when written-but-uncommitted
+	 * pages take half the cache or the cache has no free page left.
+	 */
+	bool pressure = atomic_load(&c->nr_pages) >= c->max_pages ||
+			atomic_load(&c->nr_unstable) > c->max_pages / 2;
 	bool more = false;
 
 	if (!reqs)
@@ -751,7 +757,7 @@ static bool wb_pass(struct pc_cache *c)
 		pthread_mutex_lock(&m->lock);
 		if (m->nr_unstable && !m->nr_dirty && !m->nr_writeback &&
 		    !m->sync_waiters && !m->commit_inflight && !m->quiesce &&
-		    (over_bg || pressure || orphan ||
+		    (pressure || orphan ||
 		     now - m->unstable_since_ms >= c->cfg.dirty_expire_ms))
 			pc_commit_locked(m, true);
 		pthread_mutex_unlock(&m->lock);
