@@ -149,11 +149,15 @@ static double run_pwrite(const char *path, const unsigned char *buf,
 	return (t1 - t0) / 1e9;
 }
 
-/* Seconds to pc_write @mib chunks and pc_write_and_wait with @cfg. */
+/*
+ * Seconds to pc_write @mib chunks and pc_write_and_wait with @cfg; the
+ * seconds of the pc_write_and_wait alone go to *@wb_s.
+ */
 static double run_pc(const char *path, const unsigned char *buf,
 		     unsigned long mib, const struct pc_config *cfg,
-		     bool *uring)
+		     bool *uring, double *wb_s)
 {
+	uint64_t tw;
 	struct pc_mapping *m;
 	struct pc_cache *c;
 	uint64_t t0, t1;
@@ -193,8 +197,10 @@ static double run_pc(const char *path, const unsigned char *buf,
 			goto out_put;
 		}
 	}
+	tw = now_ns();
 	err = pc_write_and_wait(m, 0, -1, true);
 	t1 = now_ns();
+	*wb_s = (t1 - tw) / 1e9;
 	if (err) {
 		fprintf(stderr, "pc_bench: pc_write_and_wait: %s\n",
 			strerror(-err));
@@ -215,7 +221,8 @@ out_cache:
 static int bench_write(const struct opts *o, const char *path)
 {
 	double t_pw[MAX_REPS], t_pc[MAX_REPS], t_roomy[MAX_REPS];
-	struct pc_config def, roomy;
+	double t_wb[MAX_REPS], t_held[MAX_REPS], unused;
+	struct pc_config def, roomy, held;
 	unsigned char *buf;
 	bool uring = false;
 	unsigned int r;
@@ -230,16 +237,27 @@ static int bench_write(const struct opts *o, const char *path)
 	roomy.cache_size = 2 * o->write_mib * CHUNK;
 	roomy.dirty_bytes = o->write_mib * CHUNK;
 	roomy.dirty_background_bytes = roomy.dirty_bytes;
+	/* "held": nothing is written back before pc_write_and_wait, which
+	 * then writes the whole dirty cache: write-back alone vs pwritev. */
+	held = roomy;
+	held.dirty_expire_ms = 3600 * 1000;
+	held.writeback_interval_ms = 60 * 1000;
 
 	for (r = 0; r < o->reps; r++) {
 		fprintf(stderr, "pc_bench: write %lu MiB, rep %u/%u\n",
 			o->write_mib, r + 1, o->reps);
 		t_pw[r] = run_pwrite(path, buf, o->write_mib);
 		t_pc[r] = t_pw[r] < 0 ? -1 :
-			  run_pc(path, buf, o->write_mib, &def, &uring);
+			  run_pc(path, buf, o->write_mib, &def, &uring,
+				 &unused);
 		t_roomy[r] = t_pc[r] < 0 ? -1 :
-			     run_pc(path, buf, o->write_mib, &roomy, &uring);
-		if (t_pw[r] < 0 || t_pc[r] < 0 || t_roomy[r] < 0) {
+			     run_pc(path, buf, o->write_mib, &roomy, &uring,
+				    &unused);
+		t_held[r] = t_roomy[r] < 0 ? -1 :
+			    run_pc(path, buf, o->write_mib, &held, &uring,
+				   &t_wb[r]);
+		if (t_pw[r] < 0 || t_pc[r] < 0 || t_roomy[r] < 0 ||
+		    t_held[r] < 0) {
 			free(buf);
 			return -EIO;
 		}
@@ -261,10 +279,13 @@ static int bench_write(const struct opts *o, const char *path)
 	printf("], \"pc_roomy_s\": [");
 	for (r = 0; r < o->reps; r++)
 		printf("%s%.4f", r ? ", " : "", t_roomy[r]);
+	printf("], \"writeback_only_s\": [");
+	for (r = 0; r < o->reps; r++)
+		printf("%s%.4f", r ? ", " : "", t_wb[r]);
 	printf("], \"pwrite_mib_s\": %.1f, \"pc_mib_s\": %.1f, "
-	       "\"pc_roomy_mib_s\": %.1f}",
+	       "\"pc_roomy_mib_s\": %.1f, \"writeback_only_mib_s\": %.1f}",
 	       mib / median(t_pw, o->reps), mib / median(t_pc, o->reps),
-	       mib / median(t_roomy, o->reps));
+	       mib / median(t_roomy, o->reps), mib / median(t_wb, o->reps));
 	return 0;
 }
 
