@@ -217,11 +217,35 @@ static void signal_stop(struct daemon *d)
 
 /* ---- set-up ------------------------------------------------------------- */
 
+/*
+ * The daemon holds one descriptor per inode the kernel knows (O_PATH) and
+ * one per cached regular file.  Raise the soft limit to the hard one; as
+ * root, raise both to fs.nr_open, since a hard limit of some thousands (a
+ * common default) would make a large tree fail with EMFILE.
+ */
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	unsigned long nr_open = 0;
+	FILE *f;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (geteuid() == 0) {
+		f = fopen("/proc/sys/fs/nr_open", "re");
+		if (f) {
+			if (fscanf(f, "%lu", &nr_open) != 1)
+				nr_open = 0;
+			fclose(f);
+		}
+		if (nr_open > rl.rlim_max) {
+			struct rlimit want = { nr_open, nr_open };
+
+			if (!setrlimit(RLIMIT_NOFILE, &want))
+				return;
+		}
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
