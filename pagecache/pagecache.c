@@ -1172,6 +1172,21 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 
 /* ---- pc_truncate -------------------------------------------------------- */
 
+/* Zero the bytes of the page holding @size that lie past it (C2: the tail
+ * of the last page reads as zeros).  Caller holds m->lock. */
+static void zero_tail_locked(struct pc_mapping *m, off_t size)
+{
+	size_t ps = m->cache->page_size;
+	size_t in = (size_t)(size % (off_t)ps);
+	struct pc_page *p;
+
+	if (!in)
+		return;
+	p = pc_radix_lookup(&m->pages, (uint64_t)size / ps);
+	if (p && (p->flags & PG_UPTODATE))
+		memset(p->data + in, 0, ps - in);
+}
+
 enum drop_mode {
 	DROP_CLEAN,		/* only clean pages (invalidation) */
 	DROP_CLEAN_UNSTABLE,	/* and written-but-uncommitted ones */
@@ -1270,13 +1285,7 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	m->i_size = size;
 	keep = ((uint64_t)size + ps - 1) / ps;
 	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
-	if (size % (off_t)ps) {
-		struct pc_page *p = pc_radix_lookup(&m->pages, keep - 1);
-
-		if (p && (p->flags & PG_UPTODATE))
-			memset(p->data + size % (off_t)ps, 0,
-			       ps - (size_t)(size % (off_t)ps));
-	}
+	zero_tail_locked(m, size);
 	pthread_mutex_unlock(&m->lock);
 	if (ftruncate(m->fd, size) < 0)
 		ret = -errno;
@@ -1351,15 +1360,7 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 			uint64_t keep = ((uint64_t)st.st_size + ps - 1) / ps;
 
 			m->i_size = st.st_size;
-			if (st.st_size % (off_t)ps) {
-				struct pc_page *p =
-					pc_radix_lookup(&m->pages, keep - 1);
-
-				if (p && (p->flags & PG_UPTODATE))
-					memset(p->data + st.st_size % (off_t)ps,
-					       0, ps - (size_t)(st.st_size %
-								(off_t)ps));
-			}
+			zero_tail_locked(m, st.st_size);
 			dropped += drop_pages_locked(m, keep, UINT64_MAX,
 						     DROP_CLEAN_UNSTABLE);
 		}
