@@ -90,8 +90,43 @@ int daemon_parse_args(int argc, char **argv, struct daemon_config *cfg,
 		      char *err, size_t errlen);
 void daemon_config_free(struct daemon_config *cfg);
 
+/*
+ * The -o options of mmapfs, documented once (options.c).  --help, the man
+ * page's OPTIONS section (daemon_print_man_options) and the parser's range
+ * checks all read this table.  The last entry has name NULL.
+ */
+enum daemon_optkind {
+	DAEMON_OPT_SIZE,	/* bytes, K/M/G/T suffixes; max 0: relative */
+	DAEMON_OPT_UINT,	/* integer in [min, max] */
+	DAEMON_OPT_UINT_OFF,	/* 0 (off) or an integer in [min, max] */
+	DAEMON_OPT_SECONDS,	/* decimal seconds in [min, max] */
+	DAEMON_OPT_LEVEL,	/* a log level name */
+	DAEMON_OPT_FLAG,	/* no value */
+};
+
+struct daemon_optdoc {
+	const char *name;	/* "cache_size" */
+	const char *arg;	/* "SIZE"; NULL for a flag */
+	enum daemon_optkind kind;
+	uint64_t min;
+	uint64_t max;
+	const char *help;	/* what it does, in sentences */
+};
+
+extern const struct daemon_optdoc daemon_optdocs[];
+
+/* The default of @o, and its valid values, as text for people. */
+void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
+			   size_t len);
+void daemon_optdoc_range(const struct daemon_optdoc *o, char *buf,
+			 size_t len);
+
 /* daemon_print_help - usage and our options with their defaults. */
 void daemon_print_help(FILE *f, const char *prog);
+
+/* daemon_print_man_options - the same options as roff (.TP entries) for
+ * the OPTIONS section of docs/mmapfs.8. */
+void daemon_print_man_options(FILE *f);
 
 /*
  * daemon_parse_size - "4096", "64K", "256M", "1G", "1T" (binary units; an
