@@ -36,6 +36,7 @@ struct daemon {
 	bool sig_running;
 	pthread_t flush_thread;
 	bool flush_running;
+	struct daemon_stats_server *stats;	/* NULL: not serving */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* wakes the flush thread */
@@ -161,8 +162,11 @@ static void *signal_main(void *arg)
 			continue;
 		if (atomic_load(&d->stopping))
 			return NULL;
-		if (sig == SIGUSR1)
-			continue;	/* not from main(): ignore */
+		if (sig == SIGUSR1) {
+			/* from outside: main() sets stopping before its own */
+			daemon_stats_log(d->cache, d->cfg.mountpoint_real);
+			continue;
+		}
 		break;
 	}
 	atomic_store(&d->caught, sig);
@@ -402,6 +406,11 @@ int main(int argc, char **argv)
 		signal_stop(&d);
 		goto out_fs_stop;
 	}
+	r = daemon_stats_start(d.cache, d.cfg.mountpoint_real, &d.stats);
+	if (r)
+		daemon_log(LOG_WARNING,
+			   "cannot serve statistics for '%s': %s; mmapfs-stat will not answer (SIGUSR1 still logs them)",
+			   d.cfg.mountpoint_real, strerror(-r));
 	daemon_log(LOG_INFO, "serving '%s' on '%s' (cache %zu bytes, %s)",
 		   d.cfg.backing_real, d.cfg.mountpoint_real,
 		   d.cfg.pc.cache_size,
@@ -421,6 +430,7 @@ int main(int argc, char **argv)
 	status = 0;
 
 out_fs_stop:
+	daemon_stats_stop(d.stats);
 	fs_stop(d.fs);
 	/* Retries what failed in the signal thread: this result decides. */
 	r = pc_cache_sync_all(d.cache);
