@@ -176,14 +176,15 @@ static void *signal_main(void *arg)
 	/* 1. The kernel's dirty mapped pages, while the workers serve. */
 	r = sync_mount(d->cfg.mountpoint_real);
 	if (r)
-		daemon_log(LOG_WARNING, "syncfs of '%s': %s",
+		daemon_log(LOG_WARNING,
+			   "syncfs of '%s': %s; pages stored through mappings may still be in the kernel and are written back at unmount",
 			   d->cfg.mountpoint_real, strerror(-r));
 	/* 2. Ours. */
 	r = pc_cache_sync_all(d->cache);
 	if (r)
 		daemon_log(LOG_ERR,
-			   "writing back the cache failed: %s; retrying at exit",
-			   strerror(-r));
+			   "writing back the cache to '%s' failed: %s; retrying at exit (check free space and the backing filesystem)",
+			   d->cfg.backing_real, strerror(-r));
 	/* 3. End the session: unmounting aborts the connection, which
 	 * wakes the workers. */
 	fuse_session_exit(d->se);
@@ -229,8 +230,9 @@ static void raise_nofile(void)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		daemon_log(LOG_WARNING, "cannot raise RLIMIT_NOFILE: %s",
-			   strerror(errno));
+		daemon_log(LOG_WARNING,
+			   "cannot raise the open-file limit (RLIMIT_NOFILE) to %llu: %s; large trees may fail with EMFILE: raise the hard limit (ulimit -Hn, or LimitNOFILE= in systemd)",
+			   (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* -o fsname=BACKING (commas and backslashes escaped for -o parsing). */
@@ -357,7 +359,8 @@ int main(int argc, char **argv)
 	if (fs_create(&fc, &d.fs))
 		goto out_cfg;
 	if (add_mount_opts(&d)) {
-		daemon_log(LOG_ERR, "out of memory");
+		daemon_log(LOG_ERR,
+			   "out of memory while building the mount options; nothing was mounted");
 		goto out_fs;
 	}
 	d.se = fuse_session_new(&d.cfg.args, &fs_ops, sizeof(fs_ops), d.fs);
@@ -369,7 +372,9 @@ int main(int argc, char **argv)
 	}
 	r = block_signals();
 	if (r) {
-		daemon_log(LOG_ERR, "cannot block signals: %s", strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot block signals: %s; nothing was mounted",
+			   strerror(-r));
 		goto out_session;
 	}
 	if (fuse_session_mount(d.se, d.cfg.mountpoint_real)) {
@@ -380,7 +385,9 @@ int main(int argc, char **argv)
 	}
 	mounted = true;
 	if (fuse_daemonize(d.cfg.foreground)) {
-		daemon_log(LOG_ERR, "cannot daemonize");
+		daemon_log(LOG_ERR,
+			   "cannot go to the background (see above); '%s' is unmounted again: run with -f to stay in the foreground",
+			   d.cfg.mountpoint_real);
 		goto out_unmount;
 	}
 	if (!d.cfg.foreground)
@@ -390,8 +397,10 @@ int main(int argc, char **argv)
 
 	r = pc_cache_create(&d.cfg.pc, &d.cache);
 	if (r) {
-		daemon_log(LOG_ERR, "cannot create the page cache (%zu bytes): %s",
-			   d.cfg.pc.cache_size, strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot create the page cache (cache_size=%zu bytes): %s; '%s' is unmounted again: lower -o cache_size or free memory",
+			   d.cfg.pc.cache_size, strerror(-r),
+			   d.cfg.mountpoint_real);
 		goto out_unmount;
 	}
 	if (fs_start(d.fs, d.cache, d.se))
@@ -400,7 +409,9 @@ int main(int argc, char **argv)
 	if (!r)
 		r = flush_start(&d);
 	if (r) {
-		daemon_log(LOG_ERR, "cannot start a thread: %s", strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot start a thread: %s; '%s' is unmounted again: check memory and the process limit (ulimit -u)",
+			   strerror(-r), d.cfg.mountpoint_real);
 		/* Nothing is served yet: just take everything down. */
 		fuse_session_exit(d.se);
 		signal_stop(&d);
@@ -423,8 +434,9 @@ int main(int argc, char **argv)
 	if (fs_init_refused(d.fs))
 		goto out_fs_stop;
 	if (r && !atomic_load(&d.caught)) {
-		daemon_log(LOG_ERR, "the FUSE session ended with an error: %s",
-			   strerror(r < 0 ? -r : r));
+		daemon_log(LOG_ERR,
+			   "the FUSE session of '%s' ended with an error: %s; the cache is written back now, see the kernel log (dmesg) for the cause",
+			   d.cfg.mountpoint_real, strerror(r < 0 ? -r : r));
 		goto out_fs_stop;
 	}
 	status = 0;
@@ -436,15 +448,16 @@ out_fs_stop:
 	r = pc_cache_sync_all(d.cache);
 	if (r) {
 		daemon_log(LOG_ERR,
-			   "writing back the cache failed: %s; data may be missing from '%s'",
+			   "writing back the cache failed: %s; data may be missing from '%s': free space or fix the backing filesystem, then restore the newest files from their writers",
 			   strerror(-r), d.cfg.backing_real);
 		status = 1;
 	}
 out_cache:
 	r = pc_cache_destroy(d.cache);
 	if (r) {
-		daemon_log(LOG_ERR, "writing back the cache failed: %s",
-			   strerror(-r));
+		daemon_log(LOG_ERR,
+			   "writing back the cache failed: %s; data may be missing from '%s'",
+			   strerror(-r), d.cfg.backing_real);
 		status = 1;
 	}
 out_unmount:
