@@ -127,8 +127,12 @@ int main(int argc, char **argv)
 	if (count < 0)
 		count = interval > 0 ? -1 : 1;
 	if (stat(mnt, &st)) {
-		fprintf(stderr, "mmapfs-stat: '%s': %s; give the mount point of an mmapfs mount\n",
-			mnt, strerror(errno));
+		if (errno == EACCES)
+			fprintf(stderr, "mmapfs-stat: '%s': %s; without -o allow_other a FUSE mount is reachable only by the user who mounted it: run mmapfs-stat as that user or as root\n",
+				mnt, strerror(errno));
+		else
+			fprintf(stderr, "mmapfs-stat: '%s': %s; give the mount point of an mmapfs mount\n",
+				mnt, strerror(errno));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);

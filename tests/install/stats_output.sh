@@ -8,7 +8,8 @@
 # given, at least 8 MiB were written back without errors, the readable
 # report has every line, -i adds the rates line, SIGUSR1 logs the report
 # and the daemon keeps serving.  mmapfs-stat on a directory that is not an
-# mmapfs mount exits 1 naming it.
+# mmapfs mount exits 1 naming it; as another user (the mount has no
+# allow_other) it exits 1 saying why.
 
 . "${top_srcdir:-.}/tests/real/lib.sh"
 [ -n "${T_NOMOUNT:-}" ] && r_skip "T_NOMOUNT=1: there is no daemon to ask"
@@ -48,6 +49,18 @@ until grep -q "statistics of '.*': *$" "$T_LOG" && grep -q "write-back:" "$T_LOG
 done
 echo more >>"$MNT/f" || t_fail "the daemon stopped serving after SIGUSR1"
 echo "ok: SIGUSR1"
+
+# Another user cannot even reach a mount without allow_other: say so.
+if command -v setpriv >/dev/null; then
+	chmod 755 "$T_TMP" && cp "$STAT" "$T_TMP/mmapfs-stat" && chmod 755 "$T_TMP/mmapfs-stat" ||
+		t_fail "copy mmapfs-stat for nobody"
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$T_TMP/mmapfs-stat" "$MNT" >"$T_TMP/out" 2>&1; then
+		t_fail "mmapfs-stat as nobody succeeded"
+	fi
+	grep -q "allow_other" "$T_TMP/out" || { cat "$T_TMP/out" >&2; t_fail "as nobody: the message does not explain"; }
+	echo "ok: another user: $(cat "$T_TMP/out")"
+fi
 
 if "$STAT" / >"$T_TMP/out" 2>&1; then t_fail "mmapfs-stat / succeeded"; fi
 grep -q "'/'" "$T_TMP/out" || { cat "$T_TMP/out" >&2; t_fail "the message does not name /"; }
