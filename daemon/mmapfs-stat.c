@@ -44,7 +44,9 @@ static int fetch(const char *mnt, dev_t dev, char *buf, size_t len)
 	daemon_stats_sockname(major(dev), minor(dev), &sa, &salen);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		fprintf(stderr, "mmapfs-stat: socket: %s\n", strerror(errno));
+		fprintf(stderr,
+			"mmapfs-stat: cannot create a Unix socket: %s; check the open-file limit (ulimit -n)\n",
+			strerror(errno));
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, salen)) {
@@ -128,10 +130,12 @@ int main(int argc, char **argv)
 		count = interval > 0 ? -1 : 1;
 	if (stat(mnt, &st)) {
 		if (errno == EACCES)
-			fprintf(stderr, "mmapfs-stat: '%s': %s; without -o allow_other a FUSE mount is reachable only by the user who mounted it: run mmapfs-stat as that user or as root\n",
+			fprintf(stderr,
+				"mmapfs-stat: '%s': %s; without -o allow_other a FUSE mount is reachable only by the user who mounted it: run mmapfs-stat as that user or as root\n",
 				mnt, strerror(errno));
 		else
-			fprintf(stderr, "mmapfs-stat: '%s': %s; give the mount point of an mmapfs mount\n",
+			fprintf(stderr,
+				"mmapfs-stat: '%s': %s; give the mount point of an mmapfs mount\n",
 				mnt, strerror(errno));
 		return 1;
 	}

@@ -61,7 +61,8 @@ static void *server_main(void *arg)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			daemon_log(LOG_WARNING, "statistics socket: poll: %s; mmapfs-stat will not answer",
+			daemon_log(LOG_WARNING,
+				   "statistics socket: poll: %s; mmapfs-stat will not answer",
 				   strerror(errno));
 			return NULL;
 		}
@@ -137,7 +138,8 @@ void daemon_stats_stop(struct daemon_stats_server *s)
 		return;
 	/* An eventfd write of 8 bytes fails only on overflow: not here. */
 	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
-		daemon_log(LOG_ERR, "statistics socket: cannot stop its thread: %s",
+		daemon_log(LOG_ERR,
+			   "statistics socket: cannot stop its thread: %s",
 			   strerror(errno));
 	pthread_join(s->thread, NULL);
 	close(s->stop_fd);
