@@ -330,9 +330,19 @@ int main(int argc, char **argv)
 	}
 	if (d.cfg.show_help) {
 		daemon_print_help(stdout, argv[0]);
-		printf("FUSE options:\n");
+		/*
+		 * Not fuse_cmdline_help(): it advertises clone_fd,
+		 * max_idle_threads and a max_threads default of 10, none of
+		 * which is how the daemon runs its loop (run_loop()).
+		 */
+		printf("General options:\n"
+		       "    -h   --help            print this help\n"
+		       "    -V   --version         print the version\n"
+		       "    -d   -o debug          log every request (implies -f)\n"
+		       "    -f                     stay in the foreground, log to stderr\n"
+		       "    -s                     serve with one thread\n"
+		       "\nFUSE mount options:\n");
 		fflush(stdout);
-		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		status = 0;
 		goto out_cfg;
