@@ -7,8 +7,9 @@
 # the configured directories, and checks: mmapfs and mmapfs-stat in
 # $(bindir), mount.fuse.mmapfs in the mount helper dir and pointing at
 # $(bindir), the man page and its two links in man8, the documents and the
-# example mount unit in $(docdir).  Needs make and the configured build
-# tree; no root.
+# example mount unit in $(docdir) (named after its mount point, and
+# accepted by systemd-analyze verify when that is installed).  Needs make
+# and the configured build tree; no root.
 
 b=${top_builddir:-.}
 [ -f "$b/Makefile" ] || { echo "SKIP: no configured build tree" >&2; exit 77; }
@@ -41,6 +42,19 @@ for f in user-guide.md semantics.md design.md benchmarks.md mnt-data.mount; do
 done
 grep -q "^PATH='$bindir'" "$d$helperdir/mount.fuse.mmapfs" ||
 	fail "mount.fuse.mmapfs does not put $bindir first in PATH"
+# The example mount unit: named after its Where=, and valid for systemd.
+unit=$d$docdir/mnt-data.mount
+where=$(sed -n 's/^Where=//p' "$unit")
+if command -v systemd-escape >/dev/null; then
+	[ "$(systemd-escape -p --suffix=mount "$where")" = mnt-data.mount ] ||
+		fail "mnt-data.mount does not match Where=$where"
+fi
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify --man=no "$unit" >"$d.verify" 2>&1 ||
+		{ cat "$d.verify" >&2; rm -f "$d.verify"; fail "systemd-analyze verify mnt-data.mount"; }
+	rm -f "$d.verify"
+	echo "ok: systemd-analyze verify mnt-data.mount"
+fi
 "$d$bindir/mmapfs" --version >/dev/null || fail "installed mmapfs --version"
 "$d$bindir/mmapfs-stat" -h >/dev/null || fail "installed mmapfs-stat -h"
 echo "ok: installed $(find "$d" -type f | wc -l) files"
