@@ -12,9 +12,10 @@
  *   -> block SIGTERM/SIGINT/SIGHUP/SIGUSR1 in this thread, so every later
  *      thread inherits the block and only the signal thread takes them
  *   -> fuse_session_mount -> fuse_daemonize (forks: no thread may exist yet)
- *   -> pc_cache_create -> fs_start -> signal thread, mapped-flush thread
+ *   -> pc_cache_create -> fs_start -> signal thread, mapped-flush thread,
+ *      stats thread
  *   -> session loop
- *   -> stop the signal and flush threads -> fs_stop -> pc_cache_sync_all
+ *   -> stop the signal, flush and stats threads -> fs_stop -> pc_cache_sync_all
  *   -> pc_cache_destroy -> fuse_session_unmount -> fuse_session_destroy.
  *
  * Threads owned here:
@@ -24,8 +25,11 @@
  *                   whole cache, end the session and unmount, then wake the
  *                   loop's thread (SIGUSR2) until it has returned.  libfuse's
  *                   own handlers are not used: they close /dev/fuse, which
- *                   drops the kernel's dirty pages.  SIGUSR1 is how main()
- *                   tells it to quit.
+ *                   drops the kernel's dirty pages.  SIGUSR1 from outside
+ *                   logs the statistics; main() sends one to make it quit
+ *                   (after setting stopping).
+ *   stats thread    answers mmapfs-stat on the statistics socket
+ *                   (stats_server.c).
  *   flush thread    every mapped_flush_ms, syncfs() of the mount: pulls pages
  *                   dirtied through mappings out of the kernel, which would
  *                   otherwise keep them up to 30 s (SEMANTICS B3).
@@ -90,8 +94,43 @@ int daemon_parse_args(int argc, char **argv, struct daemon_config *cfg,
 		      char *err, size_t errlen);
 void daemon_config_free(struct daemon_config *cfg);
 
+/*
+ * The -o options of mmapfs, documented once (options.c).  --help, the man
+ * page's OPTIONS section (daemon_print_man_options) and the parser's range
+ * checks all read this table.  The last entry has name NULL.
+ */
+enum daemon_optkind {
+	DAEMON_OPT_SIZE,	/* bytes, K/M/G/T suffixes; max 0: relative */
+	DAEMON_OPT_UINT,	/* integer in [min, max] */
+	DAEMON_OPT_UINT_OFF,	/* 0 (off) or an integer in [min, max] */
+	DAEMON_OPT_SECONDS,	/* decimal seconds in [min, max] */
+	DAEMON_OPT_LEVEL,	/* a log level name */
+	DAEMON_OPT_FLAG,	/* no value */
+};
+
+struct daemon_optdoc {
+	const char *name;	/* "cache_size" */
+	const char *arg;	/* "SIZE"; NULL for a flag */
+	enum daemon_optkind kind;
+	uint64_t min;
+	uint64_t max;
+	const char *help;	/* what it does, in sentences */
+};
+
+extern const struct daemon_optdoc daemon_optdocs[];
+
+/* The default of @o, and its valid values, as text for people. */
+void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
+			   size_t len);
+void daemon_optdoc_range(const struct daemon_optdoc *o, char *buf,
+			 size_t len);
+
 /* daemon_print_help - usage and our options with their defaults. */
 void daemon_print_help(FILE *f, const char *prog);
+
+/* daemon_print_man_options - the same options as roff (.TP entries) for
+ * the OPTIONS section of docs/mmapfs.8. */
+void daemon_print_man_options(FILE *f);
 
 /*
  * daemon_parse_size - "4096", "64K", "256M", "1G", "1T" (binary units; an
@@ -145,5 +184,56 @@ bool daemon_log_saw_unknown_option(void);
 
 /* Parse "error", "warning", "info", "debug"; -1 if none of them. */
 int daemon_parse_loglevel(const char *s);
+
+/* ---- Statistics (stats.c, shared with mmapfs-stat; stats_server.c) ---- */
+
+struct sockaddr_un;
+struct daemon_stats_server;
+
+/*
+ * daemon_stats_encode - @s as "name value\n" lines, the socket's wire
+ * format (names are struct pc_stats's fields).  Returns the length, or
+ * -ENOSPC.  daemon_stats_decode - the reverse; names it does not know are
+ * skipped, a missing one is -EINVAL.
+ */
+int daemon_stats_encode(const struct pc_stats *s, char *buf, size_t len);
+int daemon_stats_decode(const char *text, struct pc_stats *s);
+
+/*
+ * daemon_stats_lines - @s for people, one line per subject (cache, reads,
+ * dirty, write-back, backing, throttle), plus rates since @prev when @prev
+ * is given and @secs > 0.  Fills at most @max lines (needs 8); returns how
+ * many.
+ */
+int daemon_stats_lines(const struct pc_stats *s, const struct pc_stats *prev,
+		       double secs, char lines[][160], int max);
+
+/* daemon_format_bytes - "512B", "1.5MiB": rounded, for people. */
+void daemon_format_bytes(uint64_t v, char *buf, size_t len);
+
+/* daemon_stats_sockname - the abstract socket of the mount whose device
+ * number is @maj:@min. */
+void daemon_stats_sockname(unsigned int maj, unsigned int min,
+			   struct sockaddr_un *sa, unsigned int *salen);
+
+/*
+ * daemon_mountinfo_dev - the device number of the topmost mount at @path
+ * in the /proc/self/mountinfo-formatted @f.  Returns 1 if found, else 0.
+ */
+int daemon_mountinfo_dev(FILE *f, const char *path, unsigned int *maj,
+			 unsigned int *min);
+
+/*
+ * daemon_stats_start - serve @cache's counters on the statistics socket of
+ * the mount at @mnt (which must be mounted).  Starts a thread: call after
+ * daemonizing.  Returns 0 or -errno (*@out NULL).  daemon_stats_stop()
+ * stops it; NULL is fine.
+ */
+int daemon_stats_start(struct pc_cache *cache, const char *mnt,
+		       struct daemon_stats_server **out);
+void daemon_stats_stop(struct daemon_stats_server *s);
+
+/* daemon_stats_log - the counters to the log at level info (SIGUSR1). */
+void daemon_stats_log(struct pc_cache *cache, const char *mnt);
 
 #endif /* MMAPFS_DAEMON_H */

@@ -36,6 +36,7 @@ struct daemon {
 	bool sig_running;
 	pthread_t flush_thread;
 	bool flush_running;
+	struct daemon_stats_server *stats;	/* NULL: not serving */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* wakes the flush thread */
@@ -161,8 +162,11 @@ static void *signal_main(void *arg)
 			continue;
 		if (atomic_load(&d->stopping))
 			return NULL;
-		if (sig == SIGUSR1)
-			continue;	/* not from main(): ignore */
+		if (sig == SIGUSR1) {
+			/* from outside: main() sets stopping before its own */
+			daemon_stats_log(d->cache, d->cfg.mountpoint_real);
+			continue;
+		}
 		break;
 	}
 	atomic_store(&d->caught, sig);
@@ -172,14 +176,15 @@ static void *signal_main(void *arg)
 	/* 1. The kernel's dirty mapped pages, while the workers serve. */
 	r = sync_mount(d->cfg.mountpoint_real);
 	if (r)
-		daemon_log(LOG_WARNING, "syncfs of '%s': %s",
+		daemon_log(LOG_WARNING,
+			   "syncfs of '%s': %s; pages stored through mappings may still be in the kernel and are written back at unmount",
 			   d->cfg.mountpoint_real, strerror(-r));
 	/* 2. Ours. */
 	r = pc_cache_sync_all(d->cache);
 	if (r)
 		daemon_log(LOG_ERR,
-			   "writing back the cache failed: %s; retrying at exit",
-			   strerror(-r));
+			   "writing back the cache to '%s' failed: %s; retrying at exit (check free space and the backing filesystem)",
+			   d->cfg.backing_real, strerror(-r));
 	/* 3. End the session: unmounting aborts the connection, which
 	 * wakes the workers. */
 	fuse_session_exit(d->se);
@@ -249,8 +254,9 @@ static void raise_nofile(void)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		daemon_log(LOG_WARNING, "cannot raise RLIMIT_NOFILE: %s",
-			   strerror(errno));
+		daemon_log(LOG_WARNING,
+			   "cannot raise the open-file limit (RLIMIT_NOFILE) to %llu: %s; large trees may fail with EMFILE: raise the hard limit (ulimit -Hn, or LimitNOFILE= in systemd)",
+			   (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* -o fsname=BACKING (commas and backslashes escaped for -o parsing). */
@@ -348,9 +354,19 @@ int main(int argc, char **argv)
 	}
 	if (d.cfg.show_help) {
 		daemon_print_help(stdout, argv[0]);
-		printf("FUSE options:\n");
+		/*
+		 * Not fuse_cmdline_help(): it advertises clone_fd,
+		 * max_idle_threads and a max_threads default of 10, none of
+		 * which is how the daemon runs its loop (run_loop()).
+		 */
+		printf("General options:\n"
+		       "    -h   --help            print this help\n"
+		       "    -V   --version         print the version\n"
+		       "    -d   -o debug          log every request (implies -f)\n"
+		       "    -f                     stay in the foreground, log to stderr\n"
+		       "    -s                     serve with one thread\n"
+		       "\nFUSE mount options:\n");
 		fflush(stdout);
-		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		status = 0;
 		goto out_cfg;
@@ -377,7 +393,8 @@ int main(int argc, char **argv)
 	if (fs_create(&fc, &d.fs))
 		goto out_cfg;
 	if (add_mount_opts(&d)) {
-		daemon_log(LOG_ERR, "out of memory");
+		daemon_log(LOG_ERR,
+			   "out of memory while building the mount options; nothing was mounted");
 		goto out_fs;
 	}
 	d.se = fuse_session_new(&d.cfg.args, &fs_ops, sizeof(fs_ops), d.fs);
@@ -389,7 +406,9 @@ int main(int argc, char **argv)
 	}
 	r = block_signals();
 	if (r) {
-		daemon_log(LOG_ERR, "cannot block signals: %s", strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot block signals: %s; nothing was mounted",
+			   strerror(-r));
 		goto out_session;
 	}
 	if (fuse_session_mount(d.se, d.cfg.mountpoint_real)) {
@@ -400,7 +419,9 @@ int main(int argc, char **argv)
 	}
 	mounted = true;
 	if (fuse_daemonize(d.cfg.foreground)) {
-		daemon_log(LOG_ERR, "cannot daemonize");
+		daemon_log(LOG_ERR,
+			   "cannot go to the background (see above); '%s' is unmounted again: run with -f to stay in the foreground",
+			   d.cfg.mountpoint_real);
 		goto out_unmount;
 	}
 	if (!d.cfg.foreground)
@@ -410,8 +431,10 @@ int main(int argc, char **argv)
 
 	r = pc_cache_create(&d.cfg.pc, &d.cache);
 	if (r) {
-		daemon_log(LOG_ERR, "cannot create the page cache (%zu bytes): %s",
-			   d.cfg.pc.cache_size, strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot create the page cache (cache_size=%zu bytes): %s; '%s' is unmounted again: lower -o cache_size or free memory",
+			   d.cfg.pc.cache_size, strerror(-r),
+			   d.cfg.mountpoint_real);
 		goto out_unmount;
 	}
 	if (fs_start(d.fs, d.cache, d.se))
@@ -420,12 +443,19 @@ int main(int argc, char **argv)
 	if (!r)
 		r = flush_start(&d);
 	if (r) {
-		daemon_log(LOG_ERR, "cannot start a thread: %s", strerror(-r));
+		daemon_log(LOG_ERR,
+			   "cannot start a thread: %s; '%s' is unmounted again: check memory and the process limit (ulimit -u)",
+			   strerror(-r), d.cfg.mountpoint_real);
 		/* Nothing is served yet: just take everything down. */
 		fuse_session_exit(d.se);
 		signal_stop(&d);
 		goto out_fs_stop;
 	}
+	r = daemon_stats_start(d.cache, d.cfg.mountpoint_real, &d.stats);
+	if (r)
+		daemon_log(LOG_WARNING,
+			   "cannot serve statistics for '%s': %s; mmapfs-stat will not answer (SIGUSR1 still logs them)",
+			   d.cfg.mountpoint_real, strerror(-r));
 	daemon_log(LOG_INFO, "serving '%s' on '%s' (cache %zu bytes, %s)",
 		   d.cfg.backing_real, d.cfg.mountpoint_real,
 		   d.cfg.pc.cache_size,
@@ -438,27 +468,30 @@ int main(int argc, char **argv)
 	if (fs_init_refused(d.fs))
 		goto out_fs_stop;
 	if (r && !atomic_load(&d.caught)) {
-		daemon_log(LOG_ERR, "the FUSE session ended with an error: %s",
-			   strerror(r < 0 ? -r : r));
+		daemon_log(LOG_ERR,
+			   "the FUSE session of '%s' ended with an error: %s; the cache is written back now, see the kernel log (dmesg) for the cause",
+			   d.cfg.mountpoint_real, strerror(r < 0 ? -r : r));
 		goto out_fs_stop;
 	}
 	status = 0;
 
 out_fs_stop:
+	daemon_stats_stop(d.stats);
 	fs_stop(d.fs);
 	/* Retries what failed in the signal thread: this result decides. */
 	r = pc_cache_sync_all(d.cache);
 	if (r) {
 		daemon_log(LOG_ERR,
-			   "writing back the cache failed: %s; data may be missing from '%s'",
+			   "writing back the cache failed: %s; data may be missing from '%s': free space or fix the backing filesystem, then restore the newest files from their writers",
 			   strerror(-r), d.cfg.backing_real);
 		status = 1;
 	}
 out_cache:
 	r = pc_cache_destroy(d.cache);
 	if (r) {
-		daemon_log(LOG_ERR, "writing back the cache failed: %s",
-			   strerror(-r));
+		daemon_log(LOG_ERR,
+			   "writing back the cache failed: %s; data may be missing from '%s'",
+			   strerror(-r), d.cfg.backing_real);
 		status = 1;
 	}
 out_unmount:

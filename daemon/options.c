@@ -32,6 +32,115 @@
 #define TIMEOUT_MAX		86400.0
 #define THREADS_MAX		1024ULL
 
+/*
+ * The one description of every -o option.  --help prints it
+ * (daemon_print_help), tests/unit/man_options prints it as roff for the
+ * OPTIONS section of docs/mmapfs.8 (tests/unit/man_sync.sh fails when the
+ * man page differs), and the conversions below take their ranges from it,
+ * so the documented range is the enforced one.
+ */
+const struct daemon_optdoc daemon_optdocs[] = {
+	{ "cache_size", "SIZE", DAEMON_OPT_SIZE, CACHE_SIZE_MIN, CACHE_SIZE_MAX,
+	  "File data cached in the daemon, at most: the daemon's memory is this plus a few MiB." },
+	{ "dirty_bytes", "SIZE", DAEMON_OPT_SIZE, DIRTY_MIN, 0,
+	  "Writers wait while more than this much cached data is dirty (not yet written to the backing files); at most cache_size/2. Default cache_size/4 when cache_size is given." },
+	{ "dirty_background_bytes", "SIZE", DAEMON_OPT_SIZE, DIRTY_MIN / 2, 0,
+	  "Background write-back starts above this much dirty data; at most dirty_bytes. Default dirty_bytes/2 when cache_size or dirty_bytes is given." },
+	{ "dirty_expire_ms", "N", DAEMON_OPT_UINT, 0, MS_MAX,
+	  "Write back data that has been dirty longer than this many milliseconds." },
+	{ "writeback_interval_ms", "N", DAEMON_OPT_UINT, 1, INTERVAL_MS_MAX,
+	  "How often, in milliseconds, the flusher looks for expired dirty data." },
+	{ "mapped_flush_ms", "N", DAEMON_OPT_UINT_OFF, FLUSH_MS_MIN, MS_MAX,
+	  "syncfs() the mount this often (milliseconds) to pull pages dirtied through shared mappings out of the kernel, which would otherwise keep them up to 30 s." },
+	{ "attr_timeout", "SECONDS", DAEMON_OPT_SECONDS, 0, (uint64_t)TIMEOUT_MAX,
+	  "How long the kernel may cache file attributes." },
+	{ "entry_timeout", "SECONDS", DAEMON_OPT_SECONDS, 0, (uint64_t)TIMEOUT_MAX,
+	  "How long the kernel may cache names." },
+	{ "max_threads", "N", DAEMON_OPT_UINT, 1, THREADS_MAX,
+	  "FUSE worker threads, at most." },
+	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
+	  "Write back with pwritev() instead of io_uring (also chosen by itself when io_uring is unavailable)." },
+	{ "loglevel", "LEVEL", DAEMON_OPT_LEVEL, 0, 0,
+	  "Least severe message logged: error, warning, info or debug (-d means debug). Messages go to standard error with -f, to syslog (facility daemon) otherwise." },
+	{ NULL, NULL, 0, 0, 0, NULL }
+};
+
+static const struct daemon_optdoc *optdoc(const char *name)
+{
+	const struct daemon_optdoc *o;
+
+	for (o = daemon_optdocs; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	abort();		/* a name below is not in the table */
+}
+
+void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
+			   size_t len)
+{
+	struct pc_config d;
+
+	pc_config_default(&d);
+	if (!strcmp(o->name, "cache_size"))
+		daemon_format_size(d.cache_size, buf, len);
+	else if (!strcmp(o->name, "dirty_bytes"))
+		daemon_format_size(d.dirty_bytes, buf, len);
+	else if (!strcmp(o->name, "dirty_background_bytes"))
+		daemon_format_size(d.dirty_background_bytes, buf, len);
+	else if (!strcmp(o->name, "dirty_expire_ms"))
+		snprintf(buf, len, "%u", d.dirty_expire_ms);
+	else if (!strcmp(o->name, "writeback_interval_ms"))
+		snprintf(buf, len, "%u", d.writeback_interval_ms);
+	else if (!strcmp(o->name, "mapped_flush_ms"))
+		snprintf(buf, len, "%u", DAEMON_MAPPED_FLUSH_MS);
+	else if (!strcmp(o->name, "attr_timeout") ||
+		 !strcmp(o->name, "entry_timeout"))
+		snprintf(buf, len, "%.1f", DAEMON_TIMEOUT);
+	else if (!strcmp(o->name, "max_threads"))
+		snprintf(buf, len, "%u", DAEMON_MAX_THREADS);
+	else if (!strcmp(o->name, "loglevel"))
+		snprintf(buf, len, "info");
+	else
+		snprintf(buf, len, "off");
+}
+
+void daemon_optdoc_range(const struct daemon_optdoc *o, char *buf,
+			 size_t len)
+{
+	char lo[32], hi[32];
+
+	switch (o->kind) {
+	case DAEMON_OPT_SIZE:
+		daemon_format_size(o->min, lo, sizeof(lo));
+		if (o->max)
+			daemon_format_size(o->max, hi, sizeof(hi));
+		else
+			snprintf(hi, sizeof(hi), "%s",
+				 !strcmp(o->name, "dirty_bytes") ?
+				 "cache_size/2" : "dirty_bytes");
+		snprintf(buf, len,
+			 "bytes with an optional K, M, G or T suffix, from %s to %s",
+			 lo, hi);
+		break;
+	case DAEMON_OPT_UINT:
+	case DAEMON_OPT_UINT_OFF:
+		snprintf(buf, len, "%san integer from %" PRIu64 " to %" PRIu64,
+			 o->kind == DAEMON_OPT_UINT_OFF ? "0 (off) or " : "",
+			 o->min, o->max);
+		break;
+	case DAEMON_OPT_SECONDS:
+		snprintf(buf, len, "seconds from %" PRIu64 " to %" PRIu64
+			 " (e.g. 0.5)", o->min, o->max);
+		break;
+	case DAEMON_OPT_LEVEL:
+		snprintf(buf, len, "one of error, warning, info, debug");
+		break;
+	case DAEMON_OPT_FLAG:
+		snprintf(buf, len, "a flag without a value");
+		break;
+	}
+}
+
 /* Raw option strings, filled by fuse_opt_parse() through offsetof. */
 struct raw_opts {
 	char *cache_size;
@@ -190,23 +299,24 @@ static int conv_size(const char *name, const char *val, uint64_t min,
 	return 0;
 }
 
-static int conv_uint(const char *name, const char *val, uint64_t min,
-		     uint64_t max, bool zero_ok, unsigned int *out,
+static int conv_uint(const char *name, const char *val, unsigned int *out,
 		     char *err, size_t errlen)
 {
-	char range[128];
+	const struct daemon_optdoc *o = optdoc(name);
+	bool zero_ok = o->kind == DAEMON_OPT_UINT_OFF;
 	unsigned long long v;
+	char range[128];
 	char *end;
 
-	snprintf(range, sizeof(range), "%san integer from %" PRIu64
-		 " to %" PRIu64, zero_ok ? "0 (off) or " : "", min, max);
+	daemon_optdoc_range(o, range, sizeof(range));
 	if (*val < '0' || *val > '9')
 		return bad(err, errlen, name, val, "not a number", range);
 	errno = 0;
 	v = strtoull(val, &end, 10);
 	if (*end)
 		return bad(err, errlen, name, val, "not a number", range);
-	if (errno == ERANGE || ((v < min || v > max) && !(zero_ok && !v)))
+	if (errno == ERANGE ||
+	    ((v < o->min || v > o->max) && !(zero_ok && !v)))
 		return bad(err, errlen, name, val, "out of range", range);
 	*out = (unsigned int)v;
 	return 0;
@@ -215,15 +325,17 @@ static int conv_uint(const char *name, const char *val, uint64_t min,
 static int conv_seconds(const char *name, const char *val, double *out,
 			char *err, size_t errlen)
 {
-	static const char range[] = "seconds from 0 to 86400 (e.g. 0.5)";
+	const struct daemon_optdoc *o = optdoc(name);
+	char range[128];
 	char *end;
 	double v;
 
+	daemon_optdoc_range(o, range, sizeof(range));
 	errno = 0;
 	v = strtod(val, &end);
 	if (end == val || *end || errno == ERANGE || !isfinite(v))
 		return bad(err, errlen, name, val, "not a number", range);
-	if (v < 0 || v > TIMEOUT_MAX)
+	if (v < (double)o->min || v > (double)o->max)
 		return bad(err, errlen, name, val, "out of range", range);
 	*out = v;
 	return 0;
@@ -238,12 +350,13 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 	int lvl;
 
 	if (raw->cache_size &&
-	    conv_size("cache_size", raw->cache_size, CACHE_SIZE_MIN,
-		      CACHE_SIZE_MAX, &pc->cache_size, err, errlen))
+	    conv_size("cache_size", raw->cache_size,
+		      optdoc("cache_size")->min, optdoc("cache_size")->max,
+		      &pc->cache_size, err, errlen))
 		return -1;
 	if (raw->dirty_bytes) {
-		if (conv_size("dirty_bytes", raw->dirty_bytes, DIRTY_MIN,
-			      pc->cache_size / 2, &pc->dirty_bytes, err,
+		if (conv_size("dirty_bytes", raw->dirty_bytes,
+			      optdoc("dirty_bytes")->min, pc->cache_size / 2, &pc->dirty_bytes, err,
 			      errlen))
 			return -1;
 	} else if (raw->cache_size) {
@@ -251,7 +364,8 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 	}
 	if (raw->dirty_background_bytes) {
 		if (conv_size("dirty_background_bytes",
-			      raw->dirty_background_bytes, DIRTY_MIN / 2,
+			      raw->dirty_background_bytes,
+			      optdoc("dirty_background_bytes")->min,
 			      pc->dirty_bytes, &pc->dirty_background_bytes,
 			      err, errlen))
 			return -1;
@@ -259,17 +373,16 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 		pc->dirty_background_bytes = pc->dirty_bytes / 2;
 	}
 	if (raw->dirty_expire_ms &&
-	    conv_uint("dirty_expire_ms", raw->dirty_expire_ms, 0, MS_MAX,
-		      false, &pc->dirty_expire_ms, err, errlen))
+	    conv_uint("dirty_expire_ms", raw->dirty_expire_ms,
+		      &pc->dirty_expire_ms, err, errlen))
 		return -1;
 	if (raw->writeback_interval_ms &&
-	    conv_uint("writeback_interval_ms", raw->writeback_interval_ms, 1,
-		      INTERVAL_MS_MAX, false, &pc->writeback_interval_ms, err,
-		      errlen))
+	    conv_uint("writeback_interval_ms", raw->writeback_interval_ms,
+		      &pc->writeback_interval_ms, err, errlen))
 		return -1;
 	if (raw->mapped_flush_ms &&
-	    conv_uint("mapped_flush_ms", raw->mapped_flush_ms, FLUSH_MS_MIN,
-		      MS_MAX, true, &cfg->mapped_flush_ms, err, errlen))
+	    conv_uint("mapped_flush_ms", raw->mapped_flush_ms,
+		      &cfg->mapped_flush_ms, err, errlen))
 		return -1;
 	if (raw->attr_timeout &&
 	    conv_seconds("attr_timeout", raw->attr_timeout,
@@ -280,8 +393,8 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 			 &cfg->entry_timeout, err, errlen))
 		return -1;
 	if (raw->max_threads &&
-	    conv_uint("max_threads", raw->max_threads, 1, THREADS_MAX, false,
-		      &cfg->max_threads, err, errlen))
+	    conv_uint("max_threads", raw->max_threads, &cfg->max_threads,
+		      err, errlen))
 		return -1;
 	if (raw->loglevel) {
 		lvl = daemon_parse_loglevel(raw->loglevel);
@@ -399,44 +512,89 @@ void daemon_config_free(struct daemon_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Print @text in the column @col..78; the cursor is at column @at. */
+static void print_wrapped(FILE *f, const char *text, int col, int at)
+{
+	const int width = 79 - col;
+	const char *p = text;
+
+	if (at > col) {
+		fputc('\n', f);
+		at = 0;
+	}
+	fprintf(f, "%*s", col - at, "");
+	while (*p) {
+		const char *brk = NULL, *q;
+
+		if ((int)strlen(p) <= width) {
+			fprintf(f, "%s\n", p);
+			return;
+		}
+		for (q = p; *q && (q - p <= width || !brk); q++)
+			if (*q == ' ')
+				brk = q;
+		if (!brk)
+			brk = p + strlen(p);
+		fprintf(f, "%.*s\n", (int)(brk - p), p);
+		p = *brk ? brk + 1 : brk;
+		if (*p)
+			fprintf(f, "%*s", col, "");
+	}
+}
+
 void daemon_print_help(FILE *f, const char *prog)
 {
-	struct pc_config d;
-	char cs[32], db[32], dbb[32];
+	const struct daemon_optdoc *o;
+	char def[32], range[128], text[1024];
+	int n;
 
-	pc_config_default(&d);
-	daemon_format_size(d.cache_size, cs, sizeof(cs));
-	daemon_format_size(d.dirty_bytes, db, sizeof(db));
-	daemon_format_size(d.dirty_background_bytes, dbb, sizeof(dbb));
 	fprintf(f, usage_line, prog);
 	fprintf(f,
 "\n       %s BACKING_DIR MOUNTPOINT -o opt[,opt...]   (mount.fuse3 form)\n"
 "\n"
 "Serve BACKING_DIR at MOUNTPOINT.  File data goes through mmapfs's own page\n"
 "cache, so mmap() behaves as on a local filesystem.  Always mounted with\n"
-"-o default_permissions.\n"
+"-o default_permissions.  Runs in the background unless -f is given.\n"
 "\n"
-"mmapfs options (sizes take K, M, G, T suffixes):\n"
-"    -o cache_size=SIZE          file data cached, at most (default %s)\n"
-"    -o dirty_bytes=SIZE         writers wait above this much dirty data\n"
-"                                (default %s; cache_size/4 if cache_size given)\n"
-"    -o dirty_background_bytes=SIZE\n"
-"                                write-back starts above this much dirty data\n"
-"                                (default %s; dirty_bytes/2 if either given)\n"
-"    -o dirty_expire_ms=N        write back data dirty longer than this\n"
-"                                (default %u)\n"
-"    -o writeback_interval_ms=N  how often the flusher looks (default %u)\n"
-"    -o mapped_flush_ms=N        syncfs() the mount this often to pull pages\n"
-"                                dirtied through mappings out of the kernel;\n"
-"                                0 = off (default %u)\n"
-"    -o attr_timeout=SECONDS     kernel attribute cache time (default %.1f)\n"
-"    -o entry_timeout=SECONDS    kernel name cache time (default %.1f)\n"
-"    -o max_threads=N            FUSE worker threads, at most (default %u)\n"
-"    -o no_uring                 write back with pwritev, not io_uring\n"
-"    -o loglevel=LEVEL           error, warning, info or debug (default info;\n"
-"                                -d means debug); stderr with -f, else syslog\n"
-"\n",
-		prog, cs, db, dbb, d.dirty_expire_ms, d.writeback_interval_ms,
-		DAEMON_MAPPED_FLUSH_MS, DAEMON_TIMEOUT, DAEMON_TIMEOUT,
-		DAEMON_MAX_THREADS);
+"mmapfs options (sizes take K, M, G, T suffixes):\n", prog);
+	for (o = daemon_optdocs; o->name; o++) {
+		daemon_optdoc_default(o, def, sizeof(def));
+		daemon_optdoc_range(o, range, sizeof(range));
+		n = fprintf(f, "    -o %s%s%s", o->name, o->arg ? "=" : "",
+			    o->arg ? o->arg : "");
+		if (o->kind == DAEMON_OPT_FLAG)
+			snprintf(text, sizeof(text), "%s", o->help);
+		else
+			snprintf(text, sizeof(text), "%s (default %s; %s)",
+				 o->help, def, range);
+		print_wrapped(f, text, 32, n);
+	}
+	fprintf(f,
+"\n"
+"Signals: SIGTERM, SIGINT, SIGHUP write back and unmount; SIGUSR1 logs the\n"
+"cache counters.  'mmapfs-stat MOUNTPOINT' shows them live.\n"
+"See mmapfs(8) for the semantics, files and exit status.\n\n");
+}
+
+/* The roff of one option, for docs/mmapfs.8 (tests/unit/man_options). */
+void daemon_print_man_options(FILE *f)
+{
+	const struct daemon_optdoc *o;
+	char def[32], range[128];
+	const char *p;
+
+	for (o = daemon_optdocs; o->name; o++) {
+		daemon_optdoc_default(o, def, sizeof(def));
+		daemon_optdoc_range(o, range, sizeof(range));
+		fprintf(f, ".TP\n.B \\-o %s%s%s\n", o->name,
+			o->arg ? "=" : "", o->arg ? o->arg : "");
+		for (p = o->help; *p; p++) {
+			if (*p == '-' || *p == '\\')
+				fputc('\\', f);
+			fputc(*p, f);
+		}
+		fputc('\n', f);
+		if (o->kind != DAEMON_OPT_FLAG)
+			fprintf(f, "Default: %s.  Valid: %s.\n", def, range);
+	}
 }

@@ -151,7 +151,7 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 	    fstatat(fs->root.fd, "", &st, AT_EMPTY_PATH)) {
 		r = -errno;
 		fuse_log(FUSE_LOG_ERR,
-			 "mmapfs: cannot open backing directory '%s': %s\n",
+			 "mmapfs: cannot open backing directory '%s': %s; check that it exists and that the daemon may read it\n",
 			 cfg->backing_dir, strerror(-r));
 		goto err_root;
 	}
@@ -254,7 +254,8 @@ int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se)
 			r = fs_notify_start(fs);
 	}
 	if (r) {
-		fuse_log(FUSE_LOG_ERR, "mmapfs: cannot start a thread: %s\n",
+		fuse_log(FUSE_LOG_ERR,
+			 "mmapfs: cannot start a thread: %s; check memory and the process limit (ulimit -u)\n",
 			 strerror(-r));
 		fs_stop(fs);
 	}

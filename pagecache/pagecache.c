@@ -592,8 +592,23 @@ int pc_cache_sync_all(struct pc_cache *c)
 	return ret;
 }
 
+/* The backing file's name for a message, as /proc knows it now. */
+static void lost_path(int fd, char *buf, size_t len)
+{
+	char proc[32];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, len - 1);
+	if (n < 0)
+		snprintf(buf, len, "(backing file, descriptor %d)", fd);
+	else
+		buf[n] = '\0';
+}
+
 int pc_cache_destroy(struct pc_cache *c)
 {
+	char path[PATH_MAX];
 	int ret = pc_cache_sync_all(c);
 
 	pc_wb_stop(c);
@@ -613,9 +628,12 @@ int pc_cache_destroy(struct pc_cache *c)
 		if (!m)
 			break;
 		pthread_mutex_lock(&m->lock);
-		fprintf(stderr, "mmapfs: pagecache: %lu dirty pages of a file "
-			"could not be written back and are lost\n",
-			m->nr_dirty + m->nr_unstable);
+		lost_path(m->fd, path, sizeof(path));
+		fprintf(stderr, "mmapfs: pagecache: %lu dirty pages of '%s' "
+			"could not be written back and are lost; the backing "
+			"filesystem kept failing: free space or repair it, "
+			"then restore the file from its writer\n",
+			m->nr_dirty + m->nr_unstable, path);
 		for (uint64_t next = 0;;) {
 			void *pp[64];
 			size_t n = pc_radix_gang(&m->pages, next, pp, 64, -1);

@@ -377,6 +377,88 @@ START_TEST(test_check_paths)
 }
 END_TEST
 
+START_TEST(test_optdocs_match_parser)
+{
+	const struct daemon_optdoc *o;
+	struct daemon_config cfg;
+	char arg[128], range[128], def[32];
+	int n = 0;
+
+	/* every documented option is accepted with its documented default */
+	for (o = daemon_optdocs; o->name; o++, n++) {
+		daemon_optdoc_range(o, range, sizeof(range));
+		ck_assert_msg(range[0], "%s has no range", o->name);
+		if (o->kind == DAEMON_OPT_FLAG) {
+			snprintf(arg, sizeof(arg), "%s", o->name);
+		} else {
+			daemon_optdoc_default(o, def, sizeof(def));
+			snprintf(arg, sizeof(arg), "%s=%s", o->name, def);
+		}
+		ck_assert_msg(t_parse(&cfg, "-o", arg, "/b", "/m", NULL) == 0,
+			      "-o %s refused", arg);
+		daemon_config_free(&cfg);
+	}
+	ck_assert_int_ge(n, 10);
+}
+END_TEST
+
+START_TEST(test_stats_roundtrip)
+{
+	struct pc_stats s, back;
+	char buf[2048], lines[8][160];
+	int n;
+
+	memset(&s, 0, sizeof(s));
+	s.cache_size = 64ULL << 20;
+	s.cached_bytes = 8ULL << 20;
+	s.hits = 3;
+	s.misses = 1;
+	s.bytes_written = 12345678901ULL;
+	s.mappings = 7;
+	n = daemon_stats_encode(&s, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(buf, "bytes_written 12345678901\n"));
+	ck_assert_int_eq(daemon_stats_decode(buf, &back), 0);
+	ck_assert_mem_eq(&s, &back, sizeof(s));
+	/* unknown names are skipped, missing ones refused */
+	strcat(buf, "newer_counter 5\n");
+	ck_assert_int_eq(daemon_stats_decode(buf, &back), 0);
+	ck_assert_int_eq(daemon_stats_decode("hits 1\n", &back), -EINVAL);
+	ck_assert_int_eq(daemon_stats_encode(&s, buf, 16), -ENOSPC);
+
+	n = daemon_stats_lines(&s, NULL, 0, lines, 8);
+	ck_assert_int_eq(n, 6);
+	ck_assert_ptr_nonnull(strstr(lines[0], "8.0MiB used of 64.0MiB (12.5%)"));
+	ck_assert_ptr_nonnull(strstr(lines[1], "hit ratio 75.0%"));
+	back = s;
+	back.bytes_written -= 2ULL << 20;
+	n = daemon_stats_lines(&s, &back, 2.0, lines, 8);
+	ck_assert_int_eq(n, 7);
+	ck_assert_ptr_nonnull(strstr(lines[6], "write-back 1.0MiB/s"));
+}
+END_TEST
+
+START_TEST(test_mountinfo_dev)
+{
+	FILE *f = fmemopen((void *)t_mountinfo, sizeof(t_mountinfo) - 1, "r");
+	unsigned int maj = 99, min = 99;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(daemon_mountinfo_dev(f, "/mnt/with space", &maj,
+					      &min), 1);
+	ck_assert_uint_eq(maj, 0);
+	ck_assert_uint_eq(min, 35);
+	rewind(f);
+	/* the topmost of two mounts at one point */
+	ck_assert_int_eq(daemon_mountinfo_dev(f, "/mnt/covered", &maj, &min),
+			 1);
+	ck_assert_uint_eq(min, 39);
+	rewind(f);
+	ck_assert_int_eq(daemon_mountinfo_dev(f, "/nowhere", &maj, &min), 0);
+	fclose(f);
+}
+END_TEST
+
 static Suite *make_daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -394,6 +476,12 @@ static Suite *make_daemon_suite(void)
 	tcase_add_test(tc, test_args_bad_values);
 	tcase_add_test(tc, test_args_positional);
 	tcase_add_test(tc, test_help_lists_defaults);
+	tcase_add_test(tc, test_optdocs_match_parser);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("statistics");
+	tcase_add_test(tc, test_stats_roundtrip);
+	tcase_add_test(tc, test_mountinfo_dev);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("checks");
