@@ -1265,6 +1265,8 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	 * a write completing after the ftruncate would extend it again. */
 	quiesce_begin(m);
 	m->i_size = size;
+	m->nr_mod++;		/* the ftruncate below is our own change */
+	m->mod_seq++;
 	keep = ((uint64_t)size + ps - 1) / ps;
 	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
 	if (size % (off_t)ps) {
@@ -1282,11 +1284,27 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 		m->backing_size = size;
 	else if (m->backing_size > size)
 		m->backing_size = size;	/* never read the old tail back */
+	m->nr_mod--;
+	m->mod_seq++;
 	touch_mtime_locked(m);
 	quiesce_end(m);
 	pthread_mutex_unlock(&m->lock);
 	pc_mapping_dirty_list_del(m);
 	return ret;
+}
+
+/* ---- Telling our own backing changes from others' ---------------------- */
+
+uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&m->lock);
+	seq = m->mod_seq;
+	*busy = m->nr_mod > 0;
+	*size = m->backing_size;
+	pthread_mutex_unlock(&m->lock);
+	return seq;
 }
 
 /* ---- pc_invalidate_range ------------------------------------------------ */
