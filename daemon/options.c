@@ -43,8 +43,10 @@ struct raw_opts {
 	char *attr_timeout;
 	char *entry_timeout;
 	char *max_threads;
+	char *revalidate_ms;
 	char *loglevel;
 	int no_uring;
+	int no_revalidate;
 
 	char *pos[2];			/* BACKING_DIR, MOUNTPOINT */
 	char *extra;			/* a third positional argument */
@@ -66,6 +68,8 @@ static const struct fuse_opt daemon_opts[] = {
 	RAW("attr_timeout=%s", attr_timeout),
 	RAW("entry_timeout=%s", entry_timeout),
 	RAW("max_threads=%s", max_threads),
+	RAW("revalidate_ms=%s", revalidate_ms),
+	{ "no_revalidate", offsetof(struct raw_opts, no_revalidate), 1 },
 	RAW("loglevel=%s", loglevel),
 	{ "no_uring", offsetof(struct raw_opts, no_uring), 1 },
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
@@ -109,6 +113,7 @@ static void raw_free(struct raw_opts *raw)
 	free(raw->attr_timeout);
 	free(raw->entry_timeout);
 	free(raw->max_threads);
+	free(raw->revalidate_ms);
 	free(raw->loglevel);
 	free(raw->extra);
 }
@@ -283,6 +288,12 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 	    conv_uint("max_threads", raw->max_threads, 1, THREADS_MAX, false,
 		      &cfg->max_threads, err, errlen))
 		return -1;
+	if (raw->revalidate_ms &&
+	    conv_uint("revalidate_ms", raw->revalidate_ms, 1, INTERVAL_MS_MAX,
+		      false, &cfg->revalidate_ms, err, errlen))
+		return -1;
+	if (raw->no_revalidate)
+		cfg->no_revalidate = true;
 	if (raw->loglevel) {
 		lvl = daemon_parse_loglevel(raw->loglevel);
 		if (lvl < 0)
@@ -323,6 +334,7 @@ int daemon_parse_args(int argc, char **argv, struct daemon_config *cfg,
 	cfg->attr_timeout = DAEMON_TIMEOUT;
 	cfg->entry_timeout = DAEMON_TIMEOUT;
 	cfg->max_threads = DAEMON_MAX_THREADS;
+	cfg->revalidate_ms = DAEMON_REVALIDATE_MS;
 	cfg->loglevel = LOG_INFO;
 	err[0] = '\0';
 
@@ -432,11 +444,19 @@ void daemon_print_help(FILE *f, const char *prog)
 "    -o attr_timeout=SECONDS     kernel attribute cache time (default %.1f)\n"
 "    -o entry_timeout=SECONDS    kernel name cache time (default %.1f)\n"
 "    -o max_threads=N            FUSE worker threads, at most (default %u)\n"
+"    -o revalidate_ms=N          check backing files in use for changes made\n"
+"                                outside the mount this often (inotify sees\n"
+"                                write() and truncate at once; this catches\n"
+"                                stores through outside mappings); idle files\n"
+"                                back off to once a second (default %u)\n"
+"    -o no_revalidate            nothing but this mount changes BACKING_DIR:\n"
+"                                don't watch for outside changes (they are\n"
+"                                then seen only by chance)\n"
 "    -o no_uring                 write back with pwritev, not io_uring\n"
 "    -o loglevel=LEVEL           error, warning, info or debug (default info;\n"
 "                                -d means debug); stderr with -f, else syslog\n"
 "\n",
 		prog, cs, db, dbb, d.dirty_expire_ms, d.writeback_interval_ms,
 		DAEMON_MAPPED_FLUSH_MS, DAEMON_TIMEOUT, DAEMON_TIMEOUT,
-		DAEMON_MAX_THREADS);
+		DAEMON_MAX_THREADS, DAEMON_REVALIDATE_MS);
 }

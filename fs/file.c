@@ -44,6 +44,7 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 {
 	char path[FS_PROC_PATH_MAX];
 	struct pc_mapping *m;
+	bool made = false;
 	int fd, r = 0;
 
 	if (created)
@@ -77,6 +78,7 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 		}
 		atomic_store_explicit(&inode->mapping, m,
 				      memory_order_release);
+		made = true;
 		if (created)
 			*created = true;
 	} else if (want_write && !pc_mapping_writable(m)) {
@@ -90,6 +92,8 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 	*out = m;
 out:
 	pthread_mutex_unlock(&inode->lock);
+	if (!r && made)
+		fs_watch_add(fs, inode, m);	/* outside changes: watch.c */
 	return r;
 }
 
@@ -337,6 +341,7 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	inode->nopen++;
 	pthread_mutex_unlock(&inode->lock);
 	fs_inode_get(fs, inode);
+	fs_watch_touch(inode);
 
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = 0;
@@ -535,6 +540,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf = fs_thread_buf(fs, size);
 	if (!buf)
 		return fs_reply_err(req, -ENOMEM);
+	fs_watch_touch(inode);
 	/* The kernel has no copy of what it reads: nothing stale to guard. */
 	eof_seen(inode, off, off + (off_t)size, EOF_READ, &gs, &ge);
 	kernel_cached_set(inode);
@@ -602,6 +608,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		size = n;
 		data = dst.buf[0].mem;
 	}
+	fs_watch_touch(inode);
 	if (fi->writepage) {
 		kernel_cached_set(inode);
 		if (eof_seen(inode, off, off + (off_t)size, EOF_WRITEBACK,

@@ -130,6 +130,10 @@ struct fs_inode {
 	_Atomic bool kernel_cached;
 	/* Written under lock (once, or NULL at fs_stop); read without. */
 	_Atomic(struct pc_mapping *) mapping;
+	/* fs_now_ms() of a recent request on it (coarse, no lock): the
+	 * watcher polls active files more often. */
+	_Atomic uint64_t active_ms;
+	struct fs_watch *watch;		/* fs->watch_lock; watch.c */
 };
 
 /*
@@ -206,6 +210,19 @@ struct fs {
 	bool notify_stop;		/* notify_lock */
 	bool notify_running;
 	pthread_t notifier;
+
+	/* The watcher thread (watch.c). */
+	pthread_mutex_t watch_lock;	/* a leaf lock */
+	struct fs_watch *watch_list;	/* watch_lock: doubly linked */
+	pthread_t watcher;
+	bool watch_running;
+	int watch_wake;			/* eventfd: stop the watcher */
+	int inotify_fd;			/* -1: polling only */
+	size_t nwatches;		/* watch_lock */
+	_Atomic bool watch_enospc_logged;
+	struct {
+		atomic_ullong checks, outside, own, busy, invals, stores;
+	} watch_stats;
 
 	pthread_mutex_t handles_lock;	/* a leaf lock */
 	struct fs_handle handles;	/* handles_lock; list head */
@@ -344,6 +361,40 @@ void fs_notify_stop(struct fs *fs);
  */
 bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 		     unsigned int wait_ms);
+
+/*
+ * fs_notify_store - have the notifier thread send notify_store(@ino, @off,
+ * @data, @len) (it takes ownership of @data, a malloc()ed buffer), waiting
+ * as fs_notify_inval does.  Call without any lock held.
+ */
+bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
+		     size_t len, unsigned int wait_ms);
+
+/* ---- watch.c ------------------------------------------------------------ */
+
+/*
+ * The watcher thread: notices changes made to backing files outside this
+ * mount and makes our cache and the kernel's follow them (SEMANTICS A6).
+ * Not started with -o no_revalidate; then the other calls do nothing.
+ */
+int fs_watch_start(struct fs *fs);
+void fs_watch_stop(struct fs *fs);
+
+/*
+ * fs_watch_add - start watching @inode's backing file, whose mapping @m
+ * was just created.  Takes its own references (mapping, O_PATH descriptor).
+ * Call without any lock held.
+ */
+void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m);
+
+/* fs_watch_del - stop watching @inode (it is being freed).  No lock held. */
+void fs_watch_del(struct fs *fs, struct fs_inode *inode);
+
+/* fs_watch_touch - a request used @inode: poll it as an active file. */
+void fs_watch_touch(struct fs_inode *inode);
+
+/* A coarse monotonic clock in ms (CLOCK_MONOTONIC_COARSE). */
+uint64_t fs_now_ms(void);
 
 /* ---- creds.c ------------------------------------------------------------ */
 

@@ -2,7 +2,8 @@
 /*
  * notify.c - the notifier thread: invalidations sent to the kernel.
  *
- * fuse_lowlevel_notify_inval_inode() is a synchronous write on /dev/fuse in
+ * fuse_lowlevel_notify_inval_inode() (and _store(), used by watch.c to make
+ * an outside growth visible to mappers) is a synchronous write on /dev/fuse in
  * which the kernel locks the pages it drops - waiting for a page a request
  * in flight holds locked - and launders dirty ones with a WRITE that some
  * worker must answer (FUSE-KERNEL.md §3).  Handlers therefore never call it
@@ -27,14 +28,18 @@ struct fs_notify_req {
 	fuse_ino_t ino;
 	off_t off;
 	off_t len;
+	void *data;			/* a store of len bytes (owned), or
+					 * NULL: an invalidation */
 	int refs;			/* fs->notify_lock: queue + waiter */
 	bool done;			/* fs->notify_lock */
 };
 
 static void req_put_locked(struct fs_notify_req *r)
 {
-	if (--r->refs == 0)
+	if (--r->refs == 0) {
+		free(r->data);
 		free(r);
+	}
 }
 
 static void *notify_main(void *arg)
@@ -55,9 +60,18 @@ static void *notify_main(void *arg)
 			fs->notify_tail = NULL;
 		pthread_mutex_unlock(&fs->notify_lock);
 
-		err = fs->notify_stop ? -ENOTCONN :
-		      fuse_lowlevel_notify_inval_inode(fs->se, r->ino, r->off,
-						       r->len);
+		if (fs->notify_stop) {
+			err = -ENOTCONN;
+		} else if (r->data) {
+			struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)r->len);
+
+			bv.buf[0].mem = r->data;
+			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,
+							 &bv, 0);
+		} else {
+			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
+							       r->off, r->len);
+		}
 		/* -ENOENT: the kernel has no such inode cached; fine. */
 		if (err && err != -ENOENT)
 			fs_debug(fs, "mmapfs: notify_inval_inode %llu: %s\n",
@@ -95,22 +109,11 @@ void fs_notify_stop(struct fs *fs)
 	fs->notify_running = false;
 }
 
-bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
-		     unsigned int wait_ms)
+static bool notify_queue(struct fs *fs, struct fs_notify_req *r,
+			 unsigned int wait_ms)
 {
-	struct fs_notify_req *r;
 	struct timespec t;
 	bool done;
-
-	if (!fs->notify_running)
-		return false;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return false;
-	r->ino = ino;
-	r->off = off;
-	r->len = len;
-	r->refs = 2;
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += wait_ms / 1000;
@@ -134,4 +137,38 @@ bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 	req_put_locked(r);
 	pthread_mutex_unlock(&fs->notify_lock);
 	return done;
+}
+
+bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+		     unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running)
+		return false;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return false;
+	r->ino = ino;
+	r->off = off;
+	r->len = len;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
+		     size_t len, unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r)))) {
+		free(data);
+		return false;
+	}
+	r->ino = ino;
+	r->off = off;
+	r->len = (off_t)len;
+	r->data = data;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
 }
