@@ -58,6 +58,15 @@
  *           |               and never with table_lock.
  *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
  *
+ *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
+ *                       each watch's inotify descriptor and references
+ *                       (watch.c).  Taken with no other lock held; only
+ *                       inotify_rm_watch runs under it.  The watcher checks a
+ *                       file (fstat, pc_backing_mods, pc_write_and_wait,
+ *                       pc_invalidate_range, pc_read) holding none of our
+ *                       locks, and reaches the kernel only by queueing to
+ *                       the notifier (notify_lock, a leaf).
+ *
  *   pagecache/ never calls back into fs/, so holding one of our locks while
  *   it takes its own cannot deadlock.
  *

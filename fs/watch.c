@@ -47,7 +47,8 @@
  * in progress, and leaves the size where ours put it, is taken for ours: it
  * is noticed with the next change (docs/semantics.md, A6).
  *
- * LOCKS: fs->watch_lock is a leaf lock (nothing else is taken under it):
+ * LOCKS: fs->watch_lock is a leaf lock (no other lock is taken under it,
+ * and no syscall but inotify_rm_watch runs under it):
  * the list, each watch's inode pointer, inotify descriptor, refs and due
  * flag, and every inode->watch.  A check runs without any lock, holding a
  * reference on the watch, which holds a reference on the mapping and its
@@ -315,7 +316,10 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 			w->interval_ms = w->interval_ms * 2 < idle ?
 					 w->interval_ms * 2 : idle;
 		w->next_ms = now + w->interval_ms;
-		w->mods = mods;
+		/* Only a quiet sample may move the baseline: one taken
+		 * across our change may predate its effect on the stat. */
+		if (stable)
+			w->mods = mods;
 		return;
 	}
 	if (!stable) {
