@@ -1170,7 +1170,10 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 /* ---- pc_truncate -------------------------------------------------------- */
 
 enum drop_mode {
-	DROP_CLEAN,		/* only clean pages (invalidation) */
+	DROP_CLEAN,		/* only clean pages */
+	DROP_CLEAN_FILLED,	/* clean pages, waiting for fills in flight:
+				 * a fill may have read the backing file
+				 * before the change being invalidated */
 	DROP_CLEAN_UNSTABLE,	/* and written-but-uncommitted ones */
 	DROP_ALL,		/* everything, waiting for I/O (truncate) */
 };
@@ -1221,6 +1224,11 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 				break;
 			}
 			next = p->index + 1;
+			if ((p->flags & PG_LOCKED) && mode == DROP_CLEAN_FILLED) {
+				pthread_cond_wait(&m->wait, &m->lock);
+				next = p->index;
+				break;
+			}
 			if (p->flags & (PG_LOCKED | PG_WRITEBACK)) {
 				if (mode != DROP_ALL)
 					continue;
@@ -1231,7 +1239,8 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 			}
 			if ((p->flags & PG_DIRTY) && mode != DROP_ALL)
 				continue;
-			if ((p->flags & PG_UNSTABLE) && mode == DROP_CLEAN)
+			if ((p->flags & PG_UNSTABLE) &&
+			    (mode == DROP_CLEAN || mode == DROP_CLEAN_FILLED))
 				continue;
 			clear_state_locked(m, p, PG_DIRTY);
 			clear_state_locked(m, p, PG_UNSTABLE);
@@ -1321,7 +1330,7 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 	first = (uint64_t)start / ps;
 	last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
 	pthread_mutex_lock(&m->lock);
-	dropped = drop_pages_locked(m, first, last, DROP_CLEAN);
+	dropped = drop_pages_locked(m, first, last, DROP_CLEAN_FILLED);
 	/*
 	 * Learn the backing size.  fstat is a syscall, so it runs without the
 	 * lock; if one of our own writes completed meanwhile, the size it saw

@@ -258,6 +258,8 @@ int pc_truncate(struct pc_mapping *m, off_t size);
  * end of the file) because the backing file was changed by somebody else.
  * Clean pages are dropped; dirty and in-flight pages are kept (ours are the
  * newer data and will be written back: the last writer wins per page).
+ * Pages being filled are waited for and then dropped: their read may have
+ * happened before the change.
  * Also re-reads the backing size: if the backing file is now smaller than
  * the logical size and no dirty page lies past its end, the logical size
  * shrinks to it (an outside truncation); if it is larger, it grows.
