@@ -14,6 +14,10 @@
  *   grow      ftruncate() of the backing file up (SIGBUS pages readable)
  *   mapstore  a store through a MAP_SHARED mapping of the backing file,
  *             then msync()
+ *   overlap   our write() through the mount, not yet written back, and an
+ *             outside pwrite() into the same page and into another page:
+ *             the other page shows the outside bytes, ours wins its page
+ *             whole (last writer per page) and reaches the backing file
  *   two-store a store + msync() in a mapping on MNT, seen in a mapping on
  *             MNT2 (a second mmapfs mount of the same backing directory)
  *   two-trunc ftruncate() down on MNT, SIGBUS in a mapping on MNT2
@@ -196,6 +200,26 @@ int main(int argc, char **argv)
 		bmap[v.off] = 'M';
 		t_msync((void *)bmap, 3 * ps, MS_SYNC);
 		wait_for("store + msync in an outside mapping", byte_seen, &v);
+	} else if (!strcmp(what, "overlap")) {
+		char c;
+
+		v.map = map_on(t_mnt(), what, 3, &v.fd);
+		t_pwrite(v.fd, "O", 1, 10);		/* ours, dirty */
+		t_pwrite(bfd, "X", 1, 20);		/* theirs, same page */
+		v.off = 2 * (off_t)ps + 30;
+		v.want = 'Y';
+		t_pwrite(bfd, "Y", 1, v.off);		/* theirs, other page */
+		wait_for("outside write next to our dirty page", byte_seen, &v);
+		T_CHECK(t_pread(v.fd, &c, 1, 10) == 1 && c == 'O',
+			"our dirty byte lost: '%c'", c);
+		T_CHECK(v.map[10] == 'O', "our byte not in the mapping");
+		T_CHECK(t_pread(v.fd, &c, 1, 20) == 1 && c == 'A',
+			"our page did not win whole: '%c' at 20", c);
+		t_fsync(v.fd);
+		T_CHECK(t_read_file(bpath, &c, 1, 10) == 1 && c == 'O',
+			"backing file lacks our byte: '%c'", c);
+		T_CHECK(t_read_file(bpath, &c, 1, v.off) == 1 && c == 'Y',
+			"backing file lost the outside byte: '%c'", c);
 	} else if (!strcmp(what, "two-store") || !strcmp(what, "two-trunc")) {
 		volatile char *map1;
 		int fd1;
