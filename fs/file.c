@@ -450,6 +450,7 @@ int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 		return r;
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
+	fs_watch_own_name(fs, dir, name);
 	fd = create_open(fs, cr, dir, name, mode, fi->flags);
 	if (fd < 0)
 		return fd;

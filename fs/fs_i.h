@@ -143,6 +143,9 @@ struct fs_inode {
 	 * watcher polls active files more often. */
 	_Atomic uint64_t active_ms;
 	struct fs_watch *watch;		/* fs->watch_lock; watch.c */
+	_Atomic bool dir_watched;	/* fs_watch_dir was called */
+	_Atomic uint64_t meta_ops;	/* fs_meta_op_end(fs, this) */
+	atomic_uint meta_busy;		/* such changes in progress */
 };
 
 /*
@@ -229,8 +232,20 @@ struct fs {
 	int inotify_fd;			/* -1: polling only */
 	size_t nwatches;		/* watch_lock */
 	_Atomic bool watch_enospc_logged;
+	_Atomic bool expire_unsupported; /* kernel lacks expire_entry */
+	/* Bumped after each UNLINK and RENAME we make: a ctime-only change
+	 * the watcher sees after it moved is ours (watch.c). */
+	_Atomic uint64_t meta_ops;
+	atomic_uint meta_busy;		/* such changes in progress */
+	struct fs_own_name {
+		const struct fs_inode *dir;
+		uint32_t hash;
+		uint64_t ms;
+	} own_names[256];		/* watch_lock: a ring */
+	unsigned int own_next;		/* watch_lock */
 	struct {
 		atomic_ullong checks, outside, own, busy, invals, stores;
+		atomic_ullong entries, own_entries;
 	} watch_stats;
 
 	pthread_mutex_t handles_lock;	/* a leaf lock */
@@ -379,6 +394,13 @@ bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
 		     size_t len, unsigned int wait_ms);
 
+/*
+ * fs_notify_entry - have the notifier expire the kernel's entry @name in
+ * directory @parent (notify_expire_entry; inval_entry on kernels without
+ * it), without waiting.  Call without any lock held.
+ */
+bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
+
 /* ---- watch.c ------------------------------------------------------------ */
 
 /*
@@ -399,8 +421,39 @@ void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m);
 /* fs_watch_del - stop watching @inode (it is being freed).  No lock held. */
 void fs_watch_del(struct fs *fs, struct fs_inode *inode);
 
+/*
+ * fs_watch_dir - the kernel is about to cache names in directory @dir:
+ * watch it, so that names created, removed or renamed there from outside
+ * are expired in the kernel at once instead of after entry_timeout.
+ * Cheap after the first call.  Call without any lock held.
+ */
+void fs_watch_dir(struct fs *fs, struct fs_inode *dir);
+
+/*
+ * fs_watch_own_name - this daemon is about to create, remove or rename
+ * @name in @dir: the inotify event it causes is not an outside change.
+ */
+void fs_watch_own_name(struct fs *fs, struct fs_inode *dir, const char *name);
+
 /* fs_watch_touch - a request used @inode: poll it as an active file. */
 void fs_watch_touch(struct fs_inode *inode);
+
+/*
+ * fs_meta_op_begin, fs_meta_op_end - around a metadata change we make to
+ * @inode (SETATTR, xattrs, LINK: its ctime, perhaps its times), or to an
+ * inode we only know by name (@inode NULL: UNLINK, RENAME move only
+ * ctime), so that the watcher takes the stat change for ours.
+ */
+static inline void fs_meta_op_begin(struct fs *fs, struct fs_inode *inode)
+{
+	atomic_fetch_add(inode ? &inode->meta_busy : &fs->meta_busy, 1);
+}
+
+static inline void fs_meta_op_end(struct fs *fs, struct fs_inode *inode)
+{
+	atomic_fetch_add(inode ? &inode->meta_ops : &fs->meta_ops, 1);
+	atomic_fetch_sub(inode ? &inode->meta_busy : &fs->meta_busy, 1);
+}
 
 /* A coarse monotonic clock in ms (CLOCK_MONOTONIC_COARSE). */
 uint64_t fs_now_ms(void);

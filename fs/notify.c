@@ -30,6 +30,8 @@ struct fs_notify_req {
 	off_t len;
 	void *data;			/* a store of len bytes (owned), or
 					 * NULL: an invalidation */
+	char *name;			/* an entry of directory ino to
+					 * expire (owned), or NULL */
 	int refs;			/* fs->notify_lock: queue + waiter */
 	bool done;			/* fs->notify_lock */
 };
@@ -38,8 +40,30 @@ static void req_put_locked(struct fs_notify_req *r)
 {
 	if (--r->refs == 0) {
 		free(r->data);
+		free(r->name);
 		free(r);
 	}
+}
+
+/*
+ * Make the kernel look @name up again at its next use.  Expiring keeps the
+ * dentry (it may be a mount point) and needs Linux 6.2; older kernels get
+ * the dentry dropped instead.
+ */
+static int entry_expire(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	int err = -ENOSYS;
+
+	if (!atomic_load(&fs->expire_unsupported))
+		err = fuse_lowlevel_notify_expire_entry(fs->se, parent, name,
+							strlen(name),
+							FUSE_LL_EXPIRE_ONLY);
+	if (err == -ENOSYS || err == -EINVAL) {
+		atomic_store(&fs->expire_unsupported, true);
+		err = fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
+						       strlen(name));
+	}
+	return err;
 }
 
 static void *notify_main(void *arg)
@@ -62,6 +86,8 @@ static void *notify_main(void *arg)
 
 		if (fs->notify_stop) {
 			err = -ENOTCONN;
+		} else if (r->name) {
+			err = entry_expire(fs, r->ino, r->name);
 		} else if (r->data) {
 			struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)r->len);
 
@@ -171,4 +197,20 @@ bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
 	r->data = data;
 	r->refs = 2;
 	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
+		return false;
+	r->name = strdup(name);
+	if (!r->name) {
+		free(r);
+		return false;
+	}
+	r->ino = parent;
+	r->refs = 2;
+	return notify_queue(fs, r, 0);
 }

@@ -43,9 +43,25 @@
  *      kernel (notify_store), which raises its i_size: mappers can touch
  *      the new pages at once, without waiting for a stat() to refresh it.
  *
- * An outside change that lands while our own write-back of the same file is
- * in progress, and leaves the size where ours put it, is taken for ours: it
- * is noticed with the next change (docs/semantics.md, A6).
+ * Our metadata changes move ctime (and SETATTR the times): the handlers
+ * bracket them with fs_meta_op_begin/_end, per inode where they know it
+ * (SETATTR, xattrs, LINK), globally for UNLINK and RENAME; a check decides
+ * nothing while one runs, and takes a size-preserving change after one for
+ * ours.
+ *
+ * An outside change that lands while our own write-back of the same file
+ * (or our metadata change) is in progress, and leaves the size where ours
+ * put it, is taken for ours: it is noticed with the next change
+ * (docs/semantics.md, A6).
+ *
+ * DIRECTORIES: every directory the kernel looks names up in gets an
+ * inotify watch too (fs_watch_dir from LOOKUP).  A name created, removed
+ * or renamed there from outside is expired in the kernel at once
+ * (notify_expire_entry through the notifier), so the next use looks it up
+ * again instead of trusting the old answer for entry_timeout.  Names we
+ * change ourselves are recorded just before (fs_watch_own_name) and their
+ * events skipped; should that small ring overflow, the cost is only an
+ * extra LOOKUP.
  *
  * LOCKS: fs->watch_lock is a leaf lock (no other lock is taken under it,
  * and no syscall but inotify_rm_watch runs under it):
@@ -75,6 +91,12 @@
 #define FS_WATCH_RETRY_MS	10
 
 #define FS_WATCH_MASK	(IN_MODIFY | IN_ATTRIB)
+#define FS_WATCH_DIR_MASK \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
+/* An event for a name we changed ourselves comes within this. */
+#define FS_OWN_NAME_MS		2000
+
+#define FS_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct fs_watch {
 	struct fs_watch *prev, *next;	/* fs->watch_lock: the list */
@@ -82,18 +104,21 @@ struct fs_watch {
 	int wd;				/* watch_lock: inotify, or -1 */
 	int refs;			/* watch_lock: list + checks */
 	bool due;			/* watch_lock: inotify saw an event */
+	bool dir;			/* constant: a directory's names */
 	uint64_t active_ms;		/* watch_lock: copy of inode's */
 
 	/* constant */
 	fuse_ino_t ino;
 	int fd;				/* our own O_PATH descriptor */
-	struct pc_mapping *m;		/* our reference */
+	struct pc_mapping *m;		/* our reference; NULL for a dir */
 
 	/* the watcher thread's only (set before the watch is listed) */
 	bool have_snap;
 	struct stat snap;		/* backing stat after the last
 					 * change accounted for */
 	uint64_t mods;			/* pc_backing_mods() of snap */
+	uint64_t meta;			/* fs->meta_ops of snap */
+	uint64_t imeta;			/* inode->meta_ops of snap */
 	uint64_t next_ms;		/* next poll */
 	unsigned int interval_ms;	/* current poll interval */
 	uint64_t change_ms;		/* last outside change seen */
@@ -139,7 +164,8 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 static void watch_free(struct fs_watch *w)
 {
 	close(w->fd);
-	pc_mapping_put(w->m);
+	if (w->m)
+		pc_mapping_put(w->m);
 	free(w);
 }
 
@@ -162,14 +188,14 @@ static void watch_release_locked(struct fs *fs, struct fs_watch *w)
 	w->wd = -1;
 }
 
-void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m)
+/* Build and list a watch of @inode (a file with mapping @m, or a dir). */
+static void watch_add(struct fs *fs, struct fs_inode *inode,
+		      struct pc_mapping *m)
 {
 	char path[FS_PROC_PATH_MAX];
 	struct fs_watch *w;
 	off_t our_size;
 
-	if (!fs->watch_running)
-		return;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto nomem;
@@ -178,24 +204,32 @@ void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m)
 		free(w);
 		goto nomem;
 	}
-	pc_mapping_get(m);
-	w->m = m;
 	w->ino = fs_ino_of(fs, inode);
 	w->inode = inode;
 	w->refs = 1;
 	w->wd = -1;
-	w->interval_ms = fs->cfg.revalidate_ms;
-	w->active_ms = fs_now_ms();
-	w->next_ms = w->active_ms + w->interval_ms;
-	w->have_snap = snap_take(w, &w->snap, &w->mods, &our_size);
+	w->dir = !m;
+	if (m) {
+		pc_mapping_get(m);
+		w->m = m;
+		w->interval_ms = fs->cfg.revalidate_ms;
+		w->active_ms = fs_now_ms();
+		w->next_ms = w->active_ms + w->interval_ms;
+		w->meta = atomic_load(&fs->meta_ops);
+		w->imeta = atomic_load(&inode->meta_ops);
+		w->have_snap = snap_take(w, &w->snap, &w->mods, &our_size);
+	} else {
+		w->next_ms = UINT64_MAX;	/* inotify only */
+	}
 
 	if (fs->inotify_fd >= 0) {
 		fs_proc_path(path, w->fd);
-		w->wd = inotify_add_watch(fs->inotify_fd, path, FS_WATCH_MASK);
+		w->wd = inotify_add_watch(fs->inotify_fd, path,
+					  m ? FS_WATCH_MASK : FS_WATCH_DIR_MASK);
 		if (w->wd < 0 && errno == ENOSPC &&
 		    !atomic_exchange(&fs->watch_enospc_logged, true))
 			fuse_log(FUSE_LOG_WARNING,
-				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms\n",
+				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms, outside renames after entry_timeout\n",
 				 FS_WATCH_IDLE_MS);
 	}
 
@@ -221,6 +255,90 @@ nomem:
 	fuse_log(FUSE_LOG_ERR,
 		 "mmapfs: cannot watch a backing file for outside changes: %s\n",
 		 strerror(errno ? errno : ENOMEM));
+}
+
+void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m)
+{
+	if (fs->watch_running)
+		watch_add(fs, inode, m);
+}
+
+void fs_watch_dir(struct fs *fs, struct fs_inode *dir)
+{
+	if (!fs->watch_running || fs->inotify_fd < 0 ||
+	    atomic_load_explicit(&dir->dir_watched, memory_order_relaxed) ||
+	    atomic_exchange(&dir->dir_watched, true))
+		return;
+	watch_add(fs, dir, NULL);
+}
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+void fs_watch_own_name(struct fs *fs, struct fs_inode *dir, const char *name)
+{
+	struct fs_own_name *o;
+
+	if (!fs->watch_running ||
+	    !atomic_load_explicit(&dir->dir_watched, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&fs->watch_lock);
+	o = &fs->own_names[fs->own_next++ % FS_ARRAY_SIZE(fs->own_names)];
+	o->dir = dir;
+	o->hash = name_hash(name);
+	o->ms = fs_now_ms();
+	pthread_mutex_unlock(&fs->watch_lock);
+}
+
+/* Caller holds watch_lock: consume a record of our own change of @name. */
+static bool own_name_locked(struct fs *fs, const struct fs_inode *dir,
+			    const char *name, uint64_t now)
+{
+	uint32_t h = name_hash(name);
+
+	for (size_t i = 0; i < FS_ARRAY_SIZE(fs->own_names); i++) {
+		struct fs_own_name *o = &fs->own_names[i];
+
+		if (o->dir == dir && o->hash == h && o->ms &&
+		    now - o->ms < FS_OWN_NAME_MS) {
+			o->ms = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A name changed in a watched directory: expire it unless we did it. */
+static void dir_event(struct fs *fs, const struct inotify_event *ev)
+{
+	fuse_ino_t parent = 0;
+	struct fs_watch *w;
+	bool own = false;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = w->next) {
+		if (w->dir && w->wd == ev->wd && w->inode) {
+			parent = w->ino;
+			own = own_name_locked(fs, w->inode, ev->name,
+					      fs_now_ms());
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+	if (!parent)
+		return;
+	if (own) {
+		atomic_fetch_add(&fs->watch_stats.own_entries, 1);
+		return;
+	}
+	atomic_fetch_add(&fs->watch_stats.entries, 1);
+	fs_notify_entry(fs, parent, ev->name);
 }
 
 void fs_watch_del(struct fs *fs, struct fs_inode *inode)
@@ -288,22 +406,54 @@ static void tell_kernel(struct fs *fs, struct fs_watch *w, off_t before,
 	atomic_fetch_add(&fs->watch_stats.stores, 1);
 }
 
+/* Our metadata changes: the global count, @w's inode's, and whether one
+ * is in progress. */
+struct meta_sample {
+	uint64_t ops, iops;
+	bool busy;
+};
+
+static void meta_sample(struct fs *fs, struct fs_watch *w,
+			struct meta_sample *ms)
+{
+	ms->ops = atomic_load(&fs->meta_ops);
+	ms->busy = atomic_load(&fs->meta_busy) > 0;
+	ms->iops = 0;
+	pthread_mutex_lock(&fs->watch_lock);
+	if (w->inode) {
+		ms->iops = atomic_load(&w->inode->meta_ops);
+		ms->busy |= atomic_load(&w->inode->meta_busy) > 0;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+}
+
 static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 {
+	struct meta_sample m1, m2;
 	unsigned int base = fs->cfg.revalidate_ms;
 	unsigned int idle = base > FS_WATCH_IDLE_MS ? base : FS_WATCH_IDLE_MS;
 	struct stat st;
-	uint64_t mods;
+	uint64_t mods, meta, imeta;
 	off_t our_size, before, after;
 	bool stable;
 	int r;
 
 	atomic_fetch_add(&fs->watch_stats.checks, 1);
+	meta_sample(fs, w, &m1);
 	stable = snap_take(w, &st, &mods, &our_size);
+	meta_sample(fs, w, &m2);
+	/* A metadata change of ours under way, or done during the fstat:
+	 * the stat may show part of it. */
+	if (m1.busy || m2.busy || m1.ops != m2.ops || m1.iops != m2.iops)
+		stable = false;
+	meta = m2.ops;
+	imeta = m2.iops;
 	if (!w->have_snap) {
 		w->have_snap = stable;
 		w->snap = st;
 		w->mods = mods;
+		w->meta = meta;
+		w->imeta = imeta;
 		w->next_ms = now + (stable ? base : FS_WATCH_RETRY_MS);
 		return;
 	}
@@ -318,8 +468,11 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 		w->next_ms = now + w->interval_ms;
 		/* Only a quiet sample may move the baseline: one taken
 		 * across our change may predate its effect on the stat. */
-		if (stable)
+		if (stable) {
 			w->mods = mods;
+			w->meta = meta;
+			w->imeta = imeta;
+		}
 		return;
 	}
 	if (!stable) {
@@ -329,11 +482,28 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 		w->next_ms = now + FS_WATCH_RETRY_MS;
 		return;
 	}
+	if (st.st_size == w->snap.st_size && mods == w->mods &&
+	    (imeta != w->imeta ||
+	     (meta != w->meta &&
+	      st.st_mtim.tv_sec == w->snap.st_mtim.tv_sec &&
+	      st.st_mtim.tv_nsec == w->snap.st_mtim.tv_nsec))) {
+		/* Size unchanged, after a metadata change of ours: a
+		 * SETATTR, xattr or LINK of this inode (ctime, perhaps the
+		 * times), or some UNLINK or RENAME (ctime only). */
+		atomic_fetch_add(&fs->watch_stats.own, 1);
+		w->snap = st;
+		w->meta = meta;
+		w->imeta = imeta;
+		w->next_ms = now + base;
+		return;
+	}
 	if (mods != w->mods && st.st_size == our_size) {
 		/* Our own write-back, truncate or commit. */
 		atomic_fetch_add(&fs->watch_stats.own, 1);
 		w->snap = st;
 		w->mods = mods;
+		w->meta = meta;
+		w->imeta = imeta;
 		w->next_ms = now + base;
 		return;
 	}
@@ -356,6 +526,8 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 	/* What we just did is accounted for: snapshot again. */
 	if (!snap_take(w, &w->snap, &w->mods, &our_size))
 		w->have_snap = false;
+	w->meta = meta;
+	w->imeta = imeta;
 	w->change_ms = now;
 	w->interval_ms = base;
 	w->next_ms = now + base;
@@ -368,7 +540,7 @@ static void mark_due(struct fs *fs, int wd)
 
 	pthread_mutex_lock(&fs->watch_lock);
 	for (w = fs->watch_list; w; w = w->next) {
-		if (wd == -1 || w->wd == wd)
+		if (!w->dir && (wd == -1 || w->wd == wd))
 			w->due = true;
 	}
 	pthread_mutex_unlock(&fs->watch_lock);
@@ -389,6 +561,8 @@ static void read_events(struct fs *fs)
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW)
 				mark_due(fs, -1);
+			else if (ev->len && (ev->mask & FS_WATCH_DIR_MASK))
+				dir_event(fs, ev);
 			else if (ev->mask & FS_WATCH_MASK)
 				mark_due(fs, ev->wd);
 		}
@@ -409,6 +583,8 @@ static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
 
 	pthread_mutex_lock(&fs->watch_lock);
 	for (w = fs->watch_list; w; w = w->next) {
+		if (w->dir)
+			continue;
 		if (!w->due && w->next_ms > now) {
 			if (w->next_ms < next)
 				next = w->next_ms;
@@ -545,11 +721,13 @@ void fs_watch_stop(struct fs *fs)
 	fs->inotify_fd = -1;
 
 	fuse_log(FUSE_LOG_INFO,
-		 "mmapfs: watcher: %llu checks, %llu outside changes, %llu own changes recognised, %llu deferred while ours ran, %llu invalidations, %llu stores\n",
+		 "mmapfs: watcher: %llu checks, %llu outside changes, %llu own changes recognised, %llu deferred while ours ran, %llu invalidations, %llu stores, %llu outside names expired, %llu own names recognised\n",
 		 (unsigned long long)atomic_load(&fs->watch_stats.checks),
 		 (unsigned long long)atomic_load(&fs->watch_stats.outside),
 		 (unsigned long long)atomic_load(&fs->watch_stats.own),
 		 (unsigned long long)atomic_load(&fs->watch_stats.busy),
 		 (unsigned long long)atomic_load(&fs->watch_stats.invals),
-		 (unsigned long long)atomic_load(&fs->watch_stats.stores));
+		 (unsigned long long)atomic_load(&fs->watch_stats.stores),
+		 (unsigned long long)atomic_load(&fs->watch_stats.entries),
+		 (unsigned long long)atomic_load(&fs->watch_stats.own_entries));
 }
