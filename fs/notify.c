@@ -11,8 +11,9 @@
  * (fs_notify_inval), or not at all.  A request that outlives its waiter is
  * still carried out; it belongs to whichever side lets go last.
  *
- * One thread, one FIFO.  Started by fs_start, stopped by fs_stop after the
- * session ended (the kernel then fails notifications at once).
+ * One thread, one FIFO; an invalidation nobody waits for is not queued
+ * twice.  Started by fs_start, stopped by fs_stop after the session ended
+ * (the kernel then fails notifications at once).
  */
 #include "config.h"
 
@@ -165,13 +166,41 @@ static bool notify_queue(struct fs *fs, struct fs_notify_req *r,
 	return done;
 }
 
+/*
+ * An invalidation nobody waits for that is already queued, not yet started,
+ * needs no twin: the kernel will drop the same pages once, after both
+ * changes.  Caller holds notify_lock.
+ */
+static bool inval_queued_locked(struct fs *fs, fuse_ino_t ino, off_t off,
+				off_t len)
+{
+	struct fs_notify_req *q;
+	bool found = false;
+
+	/* Only if nothing else for this inode is queued after it (a store
+	 * behind it may carry bytes older than the new change). */
+	for (q = fs->notify_head; q; q = q->next)
+		if (q->ino == ino)
+			found = q->off == off && q->len == len && !q->data &&
+				!q->name;
+	return found;
+}
+
 bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 		     unsigned int wait_ms)
 {
 	struct fs_notify_req *r;
+	bool dup;
 
 	if (!fs->notify_running)
 		return false;
+	if (!wait_ms) {
+		pthread_mutex_lock(&fs->notify_lock);
+		dup = inval_queued_locked(fs, ino, off, len);
+		pthread_mutex_unlock(&fs->notify_lock);
+		if (dup)
+			return false;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return false;

@@ -89,6 +89,10 @@
 #define FS_WATCH_IDLE_MS	1000
 /* After our own change was seen in flight, look again this soon. */
 #define FS_WATCH_RETRY_MS	10
+/* At most one reaction to outside changes per file this often: a program
+ * writing a file outside in small pieces must not make the kernel drop and
+ * re-read the whole file for each. */
+#define FS_WATCH_SPACING_MS	5
 
 #define FS_WATCH_MASK	(IN_MODIFY | IN_ATTRIB)
 #define FS_WATCH_DIR_MASK \
@@ -585,6 +589,14 @@ static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
 	for (w = fs->watch_list; w; w = w->next) {
 		if (w->dir)
 			continue;
+		if (w->due && w->next_ms > now &&
+		    now - w->change_ms < FS_WATCH_SPACING_MS) {
+			uint64_t at = w->change_ms + FS_WATCH_SPACING_MS;
+
+			if (at < next)
+				next = at;
+			continue;	/* stays due */
+		}
 		if (!w->due && w->next_ms > now) {
 			if (w->next_ms < next)
 				next = w->next_ms;
