@@ -90,7 +90,8 @@ static void *notify_main(void *arg)
 		} else if (r->name) {
 			err = entry_expire(fs, r->ino, r->name);
 		} else if (r->data) {
-			struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)r->len);
+			struct fuse_bufvec bv =
+				FUSE_BUFVEC_INIT((size_t)r->len);
 
 			bv.buf[0].mem = r->data;
 			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,

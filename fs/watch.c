@@ -228,8 +228,8 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 
 	if (fs->inotify_fd >= 0) {
 		fs_proc_path(path, w->fd);
-		w->wd = inotify_add_watch(fs->inotify_fd, path,
-					  m ? FS_WATCH_MASK : FS_WATCH_DIR_MASK);
+		w->wd = inotify_add_watch(fs->inotify_fd, path, m ?
+					  FS_WATCH_MASK : FS_WATCH_DIR_MASK);
 		if (w->wd < 0 && errno == ENOSPC &&
 		    !atomic_exchange(&fs->watch_enospc_logged, true))
 			fuse_log(FUSE_LOG_WARNING,
@@ -552,7 +552,8 @@ static void mark_due(struct fs *fs, int wd)
 
 static void read_events(struct fs *fs)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
 

@@ -1224,7 +1224,8 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 				break;
 			}
 			next = p->index + 1;
-			if ((p->flags & PG_LOCKED) && mode == DROP_CLEAN_FILLED) {
+			if ((p->flags & PG_LOCKED) &&
+			    mode == DROP_CLEAN_FILLED) {
 				pthread_cond_wait(&m->wait, &m->lock);
 				next = p->index;
 				break;
