@@ -339,6 +339,7 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
 	inode->nopen++;
+	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
 	fs_inode_get(fs, inode);
 	fs_watch_touch(inode);
@@ -358,6 +359,7 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 	close(file->fd);
 	pthread_mutex_lock(&inode->lock);
 	inode->nopen--;
+	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
 	fs_inode_put(fs, inode);
 	free(file);

@@ -142,6 +142,9 @@ struct fs_inode {
 	/* fs_now_ms() of a recent request on it (coarse, no lock): the
 	 * watcher polls active files more often. */
 	_Atomic uint64_t active_ms;
+	/* nopen, for the watcher to read without the lock: a file open
+	 * through the mount is polled as active. */
+	atomic_uint nopen_hint;
 	struct fs_watch *watch;		/* fs->watch_lock; watch.c */
 	_Atomic bool dir_watched;	/* fs_watch_dir was called */
 	_Atomic uint64_t meta_ops;	/* fs_meta_op_end(fs, this) */

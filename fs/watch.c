@@ -14,9 +14,10 @@
  *    limited resource: when inotify_add_watch fails with ENOSPC the file is
  *    only polled (logged once).
  *  - polling: fstat() of the backing file, adaptively - every revalidate_ms
- *    while the file is active (a request on it, or a change seen, within
- *    FS_WATCH_ACTIVE_MS), then at intervals doubling up to
- *    FS_WATCH_IDLE_MS.  This is the backstop for stores through outside
+ *    while the file is active (open through the mount, or a request on it
+ *    or a change seen within FS_WATCH_ACTIVE_MS), then at intervals
+ *    doubling up to FS_WATCH_IDLE_MS (a file closed but still cached, and
+ *    perhaps still mapped: the kernel does not tell us about mappings).  This is the backstop for stores through outside
  *    mappings (the backing kernel moves mtime/ctime at the first store into
  *    a clean page) and for changes within one timestamp tick (ctime is
  *    compared in ns together with size and inode identity).
@@ -108,6 +109,7 @@ struct fs_watch {
 	int wd;				/* watch_lock: inotify, or -1 */
 	int refs;			/* watch_lock: list + checks */
 	bool due;			/* watch_lock: inotify saw an event */
+	bool open;			/* watch_lock: open through the mount */
 	bool dir;			/* constant: a directory's names */
 	uint64_t active_ms;		/* watch_lock: copy of inode's */
 
@@ -463,7 +465,7 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 	}
 	if (stat_same(&st, &w->snap)) {
 		/* Unchanged: back off unless the file is in use. */
-		if (now - w->active_ms < FS_WATCH_ACTIVE_MS ||
+		if (w->open || now - w->active_ms < FS_WATCH_ACTIVE_MS ||
 		    now - w->change_ms < FS_WATCH_ACTIVE_MS)
 			w->interval_ms = base;
 		else if (w->interval_ms < idle)
@@ -617,6 +619,8 @@ static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
 		w->due = false;
 		w->active_ms = atomic_load_explicit(&w->inode->active_ms,
 						    memory_order_relaxed);
+		w->open = atomic_load_explicit(&w->inode->nopen_hint,
+					       memory_order_relaxed) > 0;
 		w->refs++;
 		(*out)[n++] = w;
 	}
