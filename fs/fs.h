@@ -40,7 +40,8 @@
  *   fs_destroy()
  *
  * The daemon must raise RLIMIT_NOFILE: every inode the kernel knows holds
- * one O_PATH descriptor, every opened regular file one more.
+ * one O_PATH descriptor, every opened regular file one more, and every
+ * watched file or directory (watch.c) one more of its own.
  */
 #ifndef MMAPFS_FS_H
 #define MMAPFS_FS_H
