@@ -63,6 +63,8 @@ struct daemon_config {
 	double attr_timeout;		/* seconds */
 	double entry_timeout;		/* seconds */
 	unsigned int max_threads;	/* FUSE worker threads */
+	unsigned int revalidate_ms;	/* outside-change polling, active */
+	bool no_revalidate;		/* don't watch for outside changes */
 	int loglevel;			/* LOG_ERR .. LOG_DEBUG */
 
 	bool foreground;		/* -f (or -d) */
@@ -80,6 +82,7 @@ struct daemon_config {
 #define DAEMON_MAPPED_FLUSH_MS	1000
 #define DAEMON_TIMEOUT		1.0
 #define DAEMON_MAX_THREADS	16
+#define DAEMON_REVALIDATE_MS	50
 
 /*
  * daemon_parse_args - parse the whole command line into @cfg: our -o

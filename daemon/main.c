@@ -388,6 +388,8 @@ int main(int argc, char **argv)
 		.attr_timeout = d.cfg.attr_timeout,
 		.entry_timeout = d.cfg.entry_timeout,
 		.max_threads = d.cfg.singlethread ? 1 : d.cfg.max_threads,
+		.revalidate_ms = d.cfg.revalidate_ms,
+		.no_revalidate = d.cfg.no_revalidate,
 		.debug = d.cfg.debug,
 	};
 	if (fs_create(&fc, &d.fs))

@@ -58,6 +58,10 @@ const struct daemon_optdoc daemon_optdocs[] = {
 	  "How long the kernel may cache names." },
 	{ "max_threads", "N", DAEMON_OPT_UINT, 1, THREADS_MAX,
 	  "FUSE worker threads, at most." },
+	{ "revalidate_ms", "N", DAEMON_OPT_UINT, 1, INTERVAL_MS_MAX,
+	  "Check backing files in use for changes made outside the mount this often, in milliseconds (inotify sees write() and truncation at once; this catches stores through outside mappings). Files not open through the mount and idle for 10 s are checked once a second." },
+	{ "no_revalidate", NULL, DAEMON_OPT_FLAG, 0, 0,
+	  "Promise that nothing but this mount changes BACKING_DIR: outside changes are not watched for (they are then seen only by chance)." },
 	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
 	  "Write back with pwritev() instead of io_uring (also chosen by itself when io_uring is unavailable)." },
 	{ "loglevel", "LEVEL", DAEMON_OPT_LEVEL, 0, 0,
@@ -98,6 +102,8 @@ void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
 		snprintf(buf, len, "%.1f", DAEMON_TIMEOUT);
 	else if (!strcmp(o->name, "max_threads"))
 		snprintf(buf, len, "%u", DAEMON_MAX_THREADS);
+	else if (!strcmp(o->name, "revalidate_ms"))
+		snprintf(buf, len, "%u", DAEMON_REVALIDATE_MS);
 	else if (!strcmp(o->name, "loglevel"))
 		snprintf(buf, len, "info");
 	else
@@ -153,7 +159,9 @@ struct raw_opts {
 	char *entry_timeout;
 	char *max_threads;
 	char *loglevel;
+	char *revalidate_ms;
 	int no_uring;
+	int no_revalidate;
 
 	char *pos[2];			/* BACKING_DIR, MOUNTPOINT */
 	char *extra;			/* a third positional argument */
@@ -176,6 +184,8 @@ static const struct fuse_opt daemon_opts[] = {
 	RAW("entry_timeout=%s", entry_timeout),
 	RAW("max_threads=%s", max_threads),
 	RAW("loglevel=%s", loglevel),
+	RAW("revalidate_ms=%s", revalidate_ms),
+	{ "no_revalidate", offsetof(struct raw_opts, no_revalidate), 1 },
 	{ "no_uring", offsetof(struct raw_opts, no_uring), 1 },
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
@@ -219,6 +229,7 @@ static void raw_free(struct raw_opts *raw)
 	free(raw->entry_timeout);
 	free(raw->max_threads);
 	free(raw->loglevel);
+	free(raw->revalidate_ms);
 	free(raw->extra);
 }
 
@@ -404,6 +415,12 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 				   "one of error, warning, info, debug");
 		cfg->loglevel = lvl;
 	}
+	if (raw->revalidate_ms &&
+	    conv_uint("revalidate_ms", raw->revalidate_ms,
+		      &cfg->revalidate_ms, err, errlen))
+		return -1;
+	if (raw->no_revalidate)
+		cfg->no_revalidate = true;
 	if (raw->no_uring)
 		pc->no_uring = true;
 
@@ -436,6 +453,7 @@ int daemon_parse_args(int argc, char **argv, struct daemon_config *cfg,
 	cfg->attr_timeout = DAEMON_TIMEOUT;
 	cfg->entry_timeout = DAEMON_TIMEOUT;
 	cfg->max_threads = DAEMON_MAX_THREADS;
+	cfg->revalidate_ms = DAEMON_REVALIDATE_MS;
 	cfg->loglevel = LOG_INFO;
 	err[0] = '\0';
 

@@ -62,6 +62,8 @@ int fs_do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	r = fs_name_check(name);
 	if (r)
 		return r;
+	/* The kernel caches what we answer: watch for outside renames. */
+	fs_watch_dir(fs, dir);
 	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
@@ -175,8 +177,24 @@ static int setattr_times(struct fs_inode *inode, const struct stat *attr,
 	return 0;
 }
 
+static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
+		      int valid, struct stat *out);
+
+/* Whatever it changed (mode, owner, times), the watcher must know it was
+ * us: the backing file's ctime moves. */
 int fs_do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 		  int valid, struct stat *out)
+{
+	int r;
+
+	fs_meta_op_begin(fs, fs_inode_of(fs, ino));
+	r = do_setattr(fs, ino, attr, valid, out);
+	fs_meta_op_end(fs, fs_inode_of(fs, ino));
+	return r;
+}
+
+static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
+		      int valid, struct stat *out)
 {
 	struct fs_inode *inode = fs_inode_of(fs, ino);
 	char path[FS_PROC_PATH_MAX];
@@ -273,6 +291,7 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 		return r;
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
+	fs_watch_own_name(fs, dir, name);
 	switched = fs_creds_push(fs, cr);
 	if (link)
 		r = symlinkat(link, dir->fd, name);
@@ -343,6 +362,8 @@ int fs_do_link(struct fs *fs, fuse_ino_t ino, fuse_ino_t newparent,
 	 * without it, following the /proc/self/fd magic link reaches the
 	 * inode too (and a symlink's magic link resolves to the symlink).
 	 */
+	fs_watch_own_name(fs, dir, newname);
+	fs_meta_op_begin(fs, inode);
 	if (fs->as_root) {
 		r = linkat(inode->fd, "", dir->fd, newname, AT_EMPTY_PATH);
 	} else {
@@ -350,8 +371,10 @@ int fs_do_link(struct fs *fs, fuse_ino_t ino, fuse_ino_t newparent,
 		r = linkat(AT_FDCWD, path, dir->fd, newname,
 			   AT_SYMLINK_FOLLOW);
 	}
+	r = r ? -errno : 0;
+	fs_meta_op_end(fs, inode);	/* its ctime and nlink */
 	if (r)
-		return -errno;
+		return r;
 	fs_inode_lookup_more(fs, inode);
 	return entry_fill(fs, inode, e);
 }
@@ -382,10 +405,12 @@ int fs_do_unlink(struct fs *fs, fuse_ino_t parent, const char *name, bool dir)
 	r = fs_name_check(name);
 	if (r)
 		return r;
-	if (unlinkat(fs_inode_of(fs, parent)->fd, name,
-		     dir ? AT_REMOVEDIR : 0))
-		return -errno;
-	return 0;
+	fs_watch_own_name(fs, fs_inode_of(fs, parent), name);
+	fs_meta_op_begin(fs, NULL);
+	r = unlinkat(fs_inode_of(fs, parent)->fd, name,
+		     dir ? AT_REMOVEDIR : 0) ? -errno : 0;
+	fs_meta_op_end(fs, NULL);	/* the inode's ctime and nlink */
+	return r;
 }
 
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -409,11 +434,15 @@ int fs_do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		r = fs_name_check(newname);
 	if (r)
 		return r;
+	fs_watch_own_name(fs, fs_inode_of(fs, parent), name);
+	fs_watch_own_name(fs, fs_inode_of(fs, newparent), newname);
 	/* RENAME_NOREPLACE, RENAME_EXCHANGE: the backing fs decides. */
-	if (renameat2(fs_inode_of(fs, parent)->fd, name,
-		      fs_inode_of(fs, newparent)->fd, newname, flags))
-		return -errno;
-	return 0;
+	fs_meta_op_begin(fs, NULL);
+	r = renameat2(fs_inode_of(fs, parent)->fd, name,
+		      fs_inode_of(fs, newparent)->fd, newname, flags) ?
+	    -errno : 0;
+	fs_meta_op_end(fs, NULL);	/* ctime of the inodes involved */
+	return r;
 }
 
 void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -469,8 +498,10 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int r;
 
 	r = xattr_path(fs_of(req), ino, path);
+	fs_meta_op_begin(fs_of(req), fs_inode_of(fs_of(req), ino));
 	if (!r && setxattr(path, name, value, size, flags))
 		r = -errno;
+	fs_meta_op_end(fs_of(req), fs_inode_of(fs_of(req), ino));
 	fs_reply_err(req, r);
 }
 
@@ -531,8 +562,10 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int r;
 
 	r = xattr_path(fs_of(req), ino, path);
+	fs_meta_op_begin(fs_of(req), fs_inode_of(fs_of(req), ino));
 	if (!r && removexattr(path, name))
 		r = -errno;
+	fs_meta_op_end(fs_of(req), fs_inode_of(fs_of(req), ino));
 	fs_reply_err(req, r);
 }
 

@@ -44,6 +44,7 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 {
 	char path[FS_PROC_PATH_MAX];
 	struct pc_mapping *m;
+	bool made = false;
 	int fd, r = 0;
 
 	if (created)
@@ -77,6 +78,7 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 		}
 		atomic_store_explicit(&inode->mapping, m,
 				      memory_order_release);
+		made = true;
 		if (created)
 			*created = true;
 	} else if (want_write && !pc_mapping_writable(m)) {
@@ -90,6 +92,8 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 	*out = m;
 out:
 	pthread_mutex_unlock(&inode->lock);
+	if (!r && made)
+		fs_watch_add(fs, inode, m);	/* outside changes: watch.c */
 	return r;
 }
 
@@ -335,8 +339,10 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
 	inode->nopen++;
+	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
 	fs_inode_get(fs, inode);
+	fs_watch_touch(inode);
 
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = 0;
@@ -353,6 +359,7 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 	close(file->fd);
 	pthread_mutex_lock(&inode->lock);
 	inode->nopen--;
+	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
 	fs_inode_put(fs, inode);
 	free(file);
@@ -445,6 +452,7 @@ int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 		return r;
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
+	fs_watch_own_name(fs, dir, name);
 	fd = create_open(fs, cr, dir, name, mode, fi->flags);
 	if (fd < 0)
 		return fd;
@@ -535,6 +543,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf = fs_thread_buf(fs, size);
 	if (!buf)
 		return fs_reply_err(req, -ENOMEM);
+	fs_watch_touch(inode);
 	/* The kernel has no copy of what it reads: nothing stale to guard. */
 	eof_seen(inode, off, off + (off_t)size, EOF_READ, &gs, &ge);
 	kernel_cached_set(inode);
@@ -602,6 +611,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		size = n;
 		data = dst.buf[0].mem;
 	}
+	fs_watch_touch(inode);
 	if (fi->writepage) {
 		kernel_cached_set(inode);
 		if (eof_seen(inode, off, off + (off_t)size, EOF_WRITEBACK,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * fs.c - the filesystem object: creation, INIT negotiation, start/stop of
- * fs/'s threads (the zombie reaper here, the notifier in notify.c), and the
+ * fs/'s threads (the zombie reaper here, the notifier in notify.c, the
+ * watcher in watch.c), and the
  * operations table.
  *
  * INIT decides the kernel's cache mode for every file (FUSE-KERNEL.md §1,
@@ -130,6 +131,8 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 		return -ENOMEM;
 	fs->cfg = *cfg;
 	fs->root.fd = -1;
+	fs->inotify_fd = -1;
+	fs->watch_wake = -1;
 	fs->cfg.backing_dir = strdup(cfg->backing_dir);
 	if (!fs->cfg.backing_dir) {
 		r = -ENOMEM;
@@ -177,6 +180,7 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 		goto err_reaper_lock;
 	fs->handles.prev = fs->handles.next = &fs->handles;
 	if (pthread_mutex_init(&fs->handles_lock, NULL) ||
+	    pthread_mutex_init(&fs->watch_lock, NULL) ||
 	    pthread_mutex_init(&fs->notify_lock, NULL) ||
 	    pthread_cond_init(&fs->notify_cond, NULL) ||
 	    pthread_cond_init(&fs->notify_done, NULL)) {
@@ -252,6 +256,8 @@ int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se)
 		fs->reaper_running = true;
 		if (se)
 			r = fs_notify_start(fs);
+		if (!r && se)
+			r = fs_watch_start(fs);
 	}
 	if (r) {
 		fuse_log(FUSE_LOG_ERR,
@@ -264,6 +270,8 @@ int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se)
 
 void fs_stop(struct fs *fs)
 {
+	/* The watcher queues notifications: it stops first. */
+	fs_watch_stop(fs);
 	fs_notify_stop(fs);
 	if (fs->reaper_running) {
 		pthread_mutex_lock(&fs->reaper_lock);
@@ -339,6 +347,7 @@ void fs_destroy(struct fs *fs)
 	pthread_cond_destroy(&fs->notify_cond);
 	pthread_mutex_destroy(&fs->notify_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
+	pthread_mutex_destroy(&fs->watch_lock);
 	free(fs->groups);
 	free((char *)fs->cfg.backing_dir);
 	free(fs);

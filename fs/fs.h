@@ -32,7 +32,7 @@
  *   fuse_session_new(..., &fs_ops, sizeof(fs_ops), fs)
  *   fs_start()         after mounting and daemonizing: attaches the cache
  *                      and the session, starts fs/'s own threads (the
- *                      zombie reaper).
+ *                      zombie reaper, the notifier, the watcher).
  *   ... session loop ...
  *   fs_stop()          stops fs/'s threads, drops every inode's mapping
  *                      reference (dirty data stays in the cache, which
@@ -40,7 +40,8 @@
  *   fs_destroy()
  *
  * The daemon must raise RLIMIT_NOFILE: every inode the kernel knows holds
- * one O_PATH descriptor, every opened regular file one more.
+ * one O_PATH descriptor, every opened regular file one more, and every
+ * watched file or directory (watch.c) one more of its own.
  */
 #ifndef MMAPFS_FS_H
 #define MMAPFS_FS_H
@@ -68,6 +69,10 @@ struct fs_config {
 	unsigned int max_threads;	/* FUSE workers (1: single-threaded):
 					 * a handler may wait for another
 					 * worker only if there are several */
+	unsigned int revalidate_ms;	/* poll active backing files for
+					 * outside changes this often */
+	bool no_revalidate;		/* nothing else changes the backing
+					 * dir: don't watch for it */
 	bool debug;			/* log every request */
 };
 

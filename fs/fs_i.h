@@ -58,6 +58,15 @@
  *           |               and never with table_lock.
  *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
  *
+ *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
+ *                       each watch's inotify descriptor and references
+ *                       (watch.c).  Taken with no other lock held; only
+ *                       inotify_rm_watch runs under it.  The watcher checks a
+ *                       file (fstat, pc_backing_mods, pc_write_and_wait,
+ *                       pc_invalidate_range, pc_read) holding none of our
+ *                       locks, and reaches the kernel only by queueing to
+ *                       the notifier (notify_lock, a leaf).
+ *
  *   pagecache/ never calls back into fs/, so holding one of our locks while
  *   it takes its own cannot deadlock.
  *
@@ -130,6 +139,16 @@ struct fs_inode {
 	_Atomic bool kernel_cached;
 	/* Written under lock (once, or NULL at fs_stop); read without. */
 	_Atomic(struct pc_mapping *) mapping;
+	/* fs_now_ms() of a recent request on it (coarse, no lock): the
+	 * watcher polls active files more often. */
+	_Atomic uint64_t active_ms;
+	/* nopen, for the watcher to read without the lock: a file open
+	 * through the mount is polled as active. */
+	atomic_uint nopen_hint;
+	struct fs_watch *watch;		/* fs->watch_lock; watch.c */
+	_Atomic bool dir_watched;	/* fs_watch_dir was called */
+	_Atomic uint64_t meta_ops;	/* fs_meta_op_end(fs, this) */
+	atomic_uint meta_busy;		/* such changes in progress */
 };
 
 /*
@@ -206,6 +225,31 @@ struct fs {
 	bool notify_stop;		/* notify_lock */
 	bool notify_running;
 	pthread_t notifier;
+
+	/* The watcher thread (watch.c). */
+	pthread_mutex_t watch_lock;	/* a leaf lock */
+	struct fs_watch *watch_list;	/* watch_lock: doubly linked */
+	pthread_t watcher;
+	bool watch_running;
+	int watch_wake;			/* eventfd: stop the watcher */
+	int inotify_fd;			/* -1: polling only */
+	size_t nwatches;		/* watch_lock */
+	_Atomic bool watch_enospc_logged;
+	_Atomic bool expire_unsupported; /* kernel lacks expire_entry */
+	/* Bumped after each UNLINK and RENAME we make: a ctime-only change
+	 * the watcher sees after it moved is ours (watch.c). */
+	_Atomic uint64_t meta_ops;
+	atomic_uint meta_busy;		/* such changes in progress */
+	struct fs_own_name {
+		const struct fs_inode *dir;
+		uint32_t hash;
+		uint64_t ms;
+	} own_names[256];		/* watch_lock: a ring */
+	unsigned int own_next;		/* watch_lock */
+	struct {
+		atomic_ullong checks, outside, own, busy, invals, stores;
+		atomic_ullong entries, own_entries;
+	} watch_stats;
 
 	pthread_mutex_t handles_lock;	/* a leaf lock */
 	struct fs_handle handles;	/* handles_lock; list head */
@@ -344,6 +388,78 @@ void fs_notify_stop(struct fs *fs);
  */
 bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 		     unsigned int wait_ms);
+
+/*
+ * fs_notify_store - have the notifier thread send notify_store(@ino, @off,
+ * @data, @len) (it takes ownership of @data, a malloc()ed buffer), waiting
+ * as fs_notify_inval does.  Call without any lock held.
+ */
+bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
+		     size_t len, unsigned int wait_ms);
+
+/*
+ * fs_notify_entry - have the notifier expire the kernel's entry @name in
+ * directory @parent (notify_expire_entry; inval_entry on kernels without
+ * it), without waiting.  Call without any lock held.
+ */
+bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
+
+/* ---- watch.c ------------------------------------------------------------ */
+
+/*
+ * The watcher thread: notices changes made to backing files outside this
+ * mount and makes our cache and the kernel's follow them (SEMANTICS A6).
+ * Not started with -o no_revalidate; then the other calls do nothing.
+ */
+int fs_watch_start(struct fs *fs);
+void fs_watch_stop(struct fs *fs);
+
+/*
+ * fs_watch_add - start watching @inode's backing file, whose mapping @m
+ * was just created.  Takes its own references (mapping, O_PATH descriptor).
+ * Call without any lock held.
+ */
+void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m);
+
+/* fs_watch_del - stop watching @inode (it is being freed).  No lock held. */
+void fs_watch_del(struct fs *fs, struct fs_inode *inode);
+
+/*
+ * fs_watch_dir - the kernel is about to cache names in directory @dir:
+ * watch it, so that names created, removed or renamed there from outside
+ * are expired in the kernel at once instead of after entry_timeout.
+ * Cheap after the first call.  Call without any lock held.
+ */
+void fs_watch_dir(struct fs *fs, struct fs_inode *dir);
+
+/*
+ * fs_watch_own_name - this daemon is about to create, remove or rename
+ * @name in @dir: the inotify event it causes is not an outside change.
+ */
+void fs_watch_own_name(struct fs *fs, struct fs_inode *dir, const char *name);
+
+/* fs_watch_touch - a request used @inode: poll it as an active file. */
+void fs_watch_touch(struct fs_inode *inode);
+
+/*
+ * fs_meta_op_begin, fs_meta_op_end - around a metadata change we make to
+ * @inode (SETATTR, xattrs, LINK: its ctime, perhaps its times), or to an
+ * inode we only know by name (@inode NULL: UNLINK, RENAME move only
+ * ctime), so that the watcher takes the stat change for ours.
+ */
+static inline void fs_meta_op_begin(struct fs *fs, struct fs_inode *inode)
+{
+	atomic_fetch_add(inode ? &inode->meta_busy : &fs->meta_busy, 1);
+}
+
+static inline void fs_meta_op_end(struct fs *fs, struct fs_inode *inode)
+{
+	atomic_fetch_add(inode ? &inode->meta_ops : &fs->meta_ops, 1);
+	atomic_fetch_sub(inode ? &inode->meta_busy : &fs->meta_busy, 1);
+}
+
+/* A coarse monotonic clock in ms (CLOCK_MONOTONIC_COARSE). */
+uint64_t fs_now_ms(void);
 
 /* ---- creds.c ------------------------------------------------------------ */
 

@@ -158,11 +158,12 @@ static void zombie_link(struct fs *fs, struct fs_inode *inode)
 	fs->nzombies++;
 }
 
-/* The inode is unreachable: drop its mapping and descriptor. */
-static void inode_free(struct fs_inode *inode)
+/* The inode is unreachable: drop its watch, mapping and descriptor. */
+static void inode_free(struct fs *fs, struct fs_inode *inode)
 {
 	struct pc_mapping *m = fs_inode_mapping(inode);
 
+	fs_watch_del(fs, inode);
 	if (m)
 		pc_mapping_put(m);
 	close(inode->fd);
@@ -266,7 +267,7 @@ void fs_inode_forget(struct fs *fs, struct fs_inode *inode, uint64_t n)
 	dead = inode_unused_locked(fs, inode);
 	pthread_mutex_unlock(&fs->table_lock);
 	if (dead)
-		inode_free(inode);
+		inode_free(fs, inode);
 }
 
 void fs_inode_get(struct fs *fs, struct fs_inode *inode)
@@ -286,7 +287,7 @@ void fs_inode_put(struct fs *fs, struct fs_inode *inode)
 	dead = inode_unused_locked(fs, inode);
 	pthread_mutex_unlock(&fs->table_lock);
 	if (dead)
-		inode_free(inode);
+		inode_free(fs, inode);
 }
 
 /*
@@ -351,7 +352,7 @@ size_t fs_inode_reap(struct fs *fs, bool all)
 
 	for (p = dead; p; p = next) {
 		next = p->hash_next;
-		inode_free(p);
+		inode_free(fs, p);
 		n++;
 	}
 	return n;
@@ -388,7 +389,7 @@ void fs_table_destroy(struct fs *fs)
 	for (i = 0; i < fs->nbuckets; i++) {
 		for (p = fs->buckets[i]; p; p = next) {
 			next = p->hash_next;
-			inode_free(p);
+			inode_free(fs, p);
 		}
 	}
 	free(fs->buckets);

@@ -2,7 +2,8 @@
 /*
  * notify.c - the notifier thread: invalidations sent to the kernel.
  *
- * fuse_lowlevel_notify_inval_inode() is a synchronous write on /dev/fuse in
+ * fuse_lowlevel_notify_inval_inode() (and _store(), used by watch.c to make
+ * an outside growth visible to mappers) is a synchronous write on /dev/fuse in
  * which the kernel locks the pages it drops - waiting for a page a request
  * in flight holds locked - and launders dirty ones with a WRITE that some
  * worker must answer (FUSE-KERNEL.md §3).  Handlers therefore never call it
@@ -10,8 +11,9 @@
  * (fs_notify_inval), or not at all.  A request that outlives its waiter is
  * still carried out; it belongs to whichever side lets go last.
  *
- * One thread, one FIFO.  Started by fs_start, stopped by fs_stop after the
- * session ended (the kernel then fails notifications at once).
+ * One thread, one FIFO; an invalidation nobody waits for is not queued
+ * twice.  Started by fs_start, stopped by fs_stop after the session ended
+ * (the kernel then fails notifications at once).
  */
 #include "config.h"
 
@@ -27,14 +29,42 @@ struct fs_notify_req {
 	fuse_ino_t ino;
 	off_t off;
 	off_t len;
+	void *data;			/* a store of len bytes (owned), or
+					 * NULL: an invalidation */
+	char *name;			/* an entry of directory ino to
+					 * expire (owned), or NULL */
 	int refs;			/* fs->notify_lock: queue + waiter */
 	bool done;			/* fs->notify_lock */
 };
 
 static void req_put_locked(struct fs_notify_req *r)
 {
-	if (--r->refs == 0)
+	if (--r->refs == 0) {
+		free(r->data);
+		free(r->name);
 		free(r);
+	}
+}
+
+/*
+ * Make the kernel look @name up again at its next use.  Expiring keeps the
+ * dentry (it may be a mount point) and needs Linux 6.2; older kernels get
+ * the dentry dropped instead.
+ */
+static int entry_expire(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	int err = -ENOSYS;
+
+	if (!atomic_load(&fs->expire_unsupported))
+		err = fuse_lowlevel_notify_expire_entry(fs->se, parent, name,
+							strlen(name),
+							FUSE_LL_EXPIRE_ONLY);
+	if (err == -ENOSYS || err == -EINVAL) {
+		atomic_store(&fs->expire_unsupported, true);
+		err = fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
+						       strlen(name));
+	}
+	return err;
 }
 
 static void *notify_main(void *arg)
@@ -55,9 +85,21 @@ static void *notify_main(void *arg)
 			fs->notify_tail = NULL;
 		pthread_mutex_unlock(&fs->notify_lock);
 
-		err = fs->notify_stop ? -ENOTCONN :
-		      fuse_lowlevel_notify_inval_inode(fs->se, r->ino, r->off,
-						       r->len);
+		if (fs->notify_stop) {
+			err = -ENOTCONN;
+		} else if (r->name) {
+			err = entry_expire(fs, r->ino, r->name);
+		} else if (r->data) {
+			struct fuse_bufvec bv =
+				FUSE_BUFVEC_INIT((size_t)r->len);
+
+			bv.buf[0].mem = r->data;
+			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,
+							 &bv, 0);
+		} else {
+			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
+							       r->off, r->len);
+		}
 		/* -ENOENT: the kernel has no such inode cached; fine. */
 		if (err && err != -ENOENT)
 			fs_debug(fs, "mmapfs: notify_inval_inode %llu: %s\n",
@@ -95,22 +137,11 @@ void fs_notify_stop(struct fs *fs)
 	fs->notify_running = false;
 }
 
-bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
-		     unsigned int wait_ms)
+static bool notify_queue(struct fs *fs, struct fs_notify_req *r,
+			 unsigned int wait_ms)
 {
-	struct fs_notify_req *r;
 	struct timespec t;
 	bool done;
-
-	if (!fs->notify_running)
-		return false;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return false;
-	r->ino = ino;
-	r->off = off;
-	r->len = len;
-	r->refs = 2;
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += wait_ms / 1000;
@@ -134,4 +165,82 @@ bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 	req_put_locked(r);
 	pthread_mutex_unlock(&fs->notify_lock);
 	return done;
+}
+
+/*
+ * An invalidation nobody waits for that is already queued, not yet started,
+ * needs no twin: the kernel will drop the same pages once, after both
+ * changes.  Caller holds notify_lock.
+ */
+static bool inval_queued_locked(struct fs *fs, fuse_ino_t ino, off_t off,
+				off_t len)
+{
+	struct fs_notify_req *q;
+	bool found = false;
+
+	/* Only if nothing else for this inode is queued after it (a store
+	 * behind it may carry bytes older than the new change). */
+	for (q = fs->notify_head; q; q = q->next)
+		if (q->ino == ino)
+			found = q->off == off && q->len == len && !q->data &&
+				!q->name;
+	return found;
+}
+
+bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+		     unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+	bool dup;
+
+	if (!fs->notify_running)
+		return false;
+	if (!wait_ms) {
+		pthread_mutex_lock(&fs->notify_lock);
+		dup = inval_queued_locked(fs, ino, off, len);
+		pthread_mutex_unlock(&fs->notify_lock);
+		if (dup)
+			return false;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return false;
+	r->ino = ino;
+	r->off = off;
+	r->len = len;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
+		     size_t len, unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r)))) {
+		free(data);
+		return false;
+	}
+	r->ino = ino;
+	r->off = off;
+	r->len = (off_t)len;
+	r->data = data;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
+		return false;
+	r->name = strdup(name);
+	if (!r->name) {
+		free(r);
+		return false;
+	}
+	r->ino = parent;
+	r->refs = 2;
+	return notify_queue(fs, r, 0);
 }

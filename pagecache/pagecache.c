@@ -1206,7 +1206,10 @@ static void zero_tail_locked(struct pc_mapping *m, off_t size)
 }
 
 enum drop_mode {
-	DROP_CLEAN,		/* only clean pages (invalidation) */
+	DROP_CLEAN,		/* only clean pages */
+	DROP_CLEAN_FILLED,	/* clean pages, waiting for fills in flight:
+				 * a fill may have read the backing file
+				 * before the change being invalidated */
 	DROP_CLEAN_UNSTABLE,	/* and written-but-uncommitted ones */
 	DROP_ALL,		/* everything, waiting for I/O (truncate) */
 };
@@ -1257,6 +1260,12 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 				break;
 			}
 			next = p->index + 1;
+			if ((p->flags & PG_LOCKED) &&
+			    mode == DROP_CLEAN_FILLED) {
+				pthread_cond_wait(&m->wait, &m->lock);
+				next = p->index;
+				break;
+			}
 			if (p->flags & (PG_LOCKED | PG_WRITEBACK)) {
 				if (mode != DROP_ALL)
 					continue;
@@ -1267,7 +1276,8 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 			}
 			if ((p->flags & PG_DIRTY) && mode != DROP_ALL)
 				continue;
-			if ((p->flags & PG_UNSTABLE) && mode == DROP_CLEAN)
+			if ((p->flags & PG_UNSTABLE) &&
+			    (mode == DROP_CLEAN || mode == DROP_CLEAN_FILLED))
 				continue;
 			clear_state_locked(m, p, PG_DIRTY);
 			clear_state_locked(m, p, PG_UNSTABLE);
@@ -1301,6 +1311,8 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	 * a write completing after the ftruncate would extend it again. */
 	quiesce_begin(m);
 	m->i_size = size;
+	m->nr_mod++;		/* the ftruncate below is our own change */
+	m->mod_seq++;
 	keep = ((uint64_t)size + ps - 1) / ps;
 	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
 	zero_tail_locked(m, size);
@@ -1312,11 +1324,27 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 		m->backing_size = size;
 	else if (m->backing_size > size)
 		m->backing_size = size;	/* never read the old tail back */
+	m->nr_mod--;
+	m->mod_seq++;
 	touch_mtime_locked(m);
 	quiesce_end(m);
 	pthread_mutex_unlock(&m->lock);
 	pc_mapping_dirty_list_del(m);
 	return ret;
+}
+
+/* ---- Telling our own backing changes from others' ---------------------- */
+
+uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&m->lock);
+	seq = m->mod_seq;
+	*busy = m->nr_mod > 0;
+	*size = m->backing_size;
+	pthread_mutex_unlock(&m->lock);
+	return seq;
 }
 
 /* ---- pc_invalidate_range ------------------------------------------------ */
@@ -1333,7 +1361,7 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 	first = (uint64_t)start / ps;
 	last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
 	pthread_mutex_lock(&m->lock);
-	dropped = drop_pages_locked(m, first, last, DROP_CLEAN);
+	dropped = drop_pages_locked(m, first, last, DROP_CLEAN_FILLED);
 	/*
 	 * Learn the backing size.  fstat is a syscall, so it runs without the
 	 * lock; if one of our own writes completed meanwhile, the size it saw

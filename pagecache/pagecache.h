@@ -263,12 +263,27 @@ int pc_truncate(struct pc_mapping *m, off_t size);
  * end of the file) because the backing file was changed by somebody else.
  * Clean pages are dropped; dirty and in-flight pages are kept (ours are the
  * newer data and will be written back: the last writer wins per page).
+ * Pages being filled are waited for and then dropped: their read may have
+ * happened before the change.
  * Also re-reads the backing size: if the backing file is now smaller than
  * the logical size and no dirty page lies past its end, the logical size
  * shrinks to it (an outside truncation); if it is larger, it grows.
  * Returns the number of pages dropped.
  */
 long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end);
+
+/*
+ * pc_backing_mods - for a caller that watches the backing file for changes
+ * made by others (fstat, inotify) and must not take ours for theirs.
+ * Returns a sequence number that moves at the start and at the end of every
+ * change this mapping makes to its backing file: each write-back write, the
+ * ftruncate of pc_truncate, the futimens of a commit.  *@busy is true while
+ * one is in progress (the file may already show it).  *@size is the size
+ * the backing file has as far as our own changes go.  A watcher that reads
+ * the sequence, fstat()s, and reads it again unchanged and not busy knows
+ * the stat shows no change of ours in progress.  Takes mapping->lock.
+ */
+uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size);
 
 /*
  * pc_write_and_wait - make [start, end) (end = -1: whole file) durable:

@@ -114,6 +114,11 @@ struct pc_mapping {
 	unsigned long nr_writeback;	/* lock: pages with PG_WRITEBACK */
 	unsigned long nr_unstable;	/* lock: pages with PG_UNSTABLE */
 	uint64_t write_gen;		/* lock: completed writes, counted */
+	uint64_t mod_seq;		/* lock: +1 at the start and at the end
+					 * of each change we make to the
+					 * backing file (write, ftruncate,
+					 * futimens): pc_backing_mods() */
+	unsigned long nr_mod;		/* lock: such changes in progress */
 	bool commit_inflight;		/* lock: an fdatasync is running */
 	uint64_t unstable_since_ms;	/* lock: first UNSTABLE page */
 	unsigned long nr_io;		/* lock: I/O on fd in progress */

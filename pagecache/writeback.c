@@ -469,6 +469,8 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 	req->io.iov = req->iov;
 	req->io.iovcnt = (int)req->nr;
 	m->nr_io++;
+	m->nr_mod++;
+	m->mod_seq++;
 	return true;
 }
 
@@ -522,6 +524,8 @@ static int wb_finish(struct wb_req *req)
 		}
 	}
 	m->nr_io--;
+	m->nr_mod--;
+	m->mod_seq++;
 	pthread_cond_broadcast(&m->wait);
 	pthread_cond_broadcast(&c->space);
 	req_free(req);
@@ -616,6 +620,8 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	if (m->mtime_dirty && !m->nr_dirty && !m->nr_writeback) {
 		times[1] = m->mtime;
 		m->mtime_dirty = false;
+		m->nr_mod++;		/* futimens: our own change */
+		m->mod_seq++;
 	} else {
 		times[1].tv_nsec = UTIME_OMIT;
 	}
@@ -626,6 +632,10 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	pc_io_run(c, &io, 1);
 	err = io.done < 0 ? (int)io.done : 0;
 	pthread_mutex_lock(&m->lock);
+	if (times[1].tv_nsec != UTIME_OMIT) {
+		m->nr_mod--;
+		m->mod_seq++;
+	}
 	m->nr_io--;
 	m->commit_inflight = false;
 	for (;;) {

@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * watch.c - the watcher thread: noticing changes made to backing files
+ * behind the mount's back (SEMANTICS A6, and C3's outside case).
+ *
+ * Every regular file that has a mapping (it was opened or truncated
+ * through the mount, so our cache and the kernel's may hold its pages) has
+ * one struct fs_watch.  Two detectors feed one check:
+ *
+ *  - inotify, one watch per backing inode (added through
+ *    /proc/self/fd/<O_PATH fd>, so it follows the inode, not a name): sees
+ *    write(), truncation and attribute changes at once.  It does not see
+ *    stores made through another process's mapping, and watches are a
+ *    limited resource: when inotify_add_watch fails with ENOSPC the file is
+ *    only polled (logged once).
+ *  - polling: fstat() of the backing file, adaptively - every revalidate_ms
+ *    while the file is active (open through the mount, or a request on it
+ *    or a change seen within FS_WATCH_ACTIVE_MS), then at intervals
+ *    doubling up to FS_WATCH_IDLE_MS (a file closed but still cached, and
+ *    perhaps still mapped: the kernel does not tell us about mappings).  This is the backstop for stores through outside
+ *    mappings (the backing kernel moves mtime/ctime at the first store into
+ *    a clean page) and for changes within one timestamp tick (ctime is
+ *    compared in ns together with size and inode identity).
+ *
+ * A check compares the fstat() with the snapshot taken after the last
+ * change we accounted for.  Our own write-back changes the backing file
+ * too: pc_backing_mods() tells whether the pagecache has changed it since
+ * the snapshot (or is changing it now).  A difference with no change of
+ * ours in between is somebody else's: then, in this order (state published
+ * in our cache before the kernel is told, FUSE-KERNEL.md §3.5):
+ *
+ *   1. our dirty pages are written back and everything committed
+ *      (pc_write_and_wait): ours overlap the outside change page by page
+ *      and the last writer wins; committed pages become clean, so that
+ *   2. pc_invalidate_range(0, end) drops every clean page and re-reads the
+ *      backing size (an outside shrink is followed unless dirty data of
+ *      ours lies past it; growth is taken over), and pc_mtime_reset()
+ *      makes the backing file's times the truth again;
+ *   3. the notifier thread sends inval_inode(ino, 0, 0): the kernel drops
+ *      its pages and attributes; a mapper refaults and READs the new data,
+ *      and a READ at or past the new end comes back short, so the kernel's
+ *      i_size shrinks and pages past it raise SIGBUS;
+ *   4. if the file grew, the notifier stores the new last page into the
+ *      kernel (notify_store), which raises its i_size: mappers can touch
+ *      the new pages at once, without waiting for a stat() to refresh it.
+ *
+ * Our metadata changes move ctime (and SETATTR the times): the handlers
+ * bracket them with fs_meta_op_begin/_end, per inode where they know it
+ * (SETATTR, xattrs, LINK), globally for UNLINK and RENAME; a check decides
+ * nothing while one runs, and takes a size-preserving change after one for
+ * ours.
+ *
+ * An outside change that lands while our own write-back of the same file
+ * (or our metadata change) is in progress, and leaves the size where ours
+ * put it, is taken for ours: it is noticed with the next change
+ * (docs/semantics.md, A6).
+ *
+ * DIRECTORIES: every directory the kernel looks names up in gets an
+ * inotify watch too (fs_watch_dir from LOOKUP).  A name created, removed
+ * or renamed there from outside is expired in the kernel at once
+ * (notify_expire_entry through the notifier), so the next use looks it up
+ * again instead of trusting the old answer for entry_timeout.  Names we
+ * change ourselves are recorded just before (fs_watch_own_name) and their
+ * events skipped; should that small ring overflow, the cost is only an
+ * extra LOOKUP.
+ *
+ * LOCKS: fs->watch_lock is a leaf lock (no other lock is taken under it,
+ * and no syscall but inotify_rm_watch runs under it):
+ * the list, each watch's inode pointer, inotify descriptor, refs and due
+ * flag, and every inode->watch.  A check runs without any lock, holding a
+ * reference on the watch, which holds a reference on the mapping and its
+ * own O_PATH descriptor, so an inode freed meanwhile only detaches it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "fs/fs_i.h"
+
+/* A file is active this long after a request on it or a change seen. */
+#define FS_WATCH_ACTIVE_MS	10000
+/* Idle files are still checked at least this often. */
+#define FS_WATCH_IDLE_MS	1000
+/* After our own change was seen in flight, look again this soon. */
+#define FS_WATCH_RETRY_MS	10
+/* At most one reaction to outside changes per file this often: a program
+ * writing a file outside in small pieces must not make the kernel drop and
+ * re-read the whole file for each. */
+#define FS_WATCH_SPACING_MS	5
+
+#define FS_WATCH_MASK	(IN_MODIFY | IN_ATTRIB)
+#define FS_WATCH_DIR_MASK \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
+/* An event for a name we changed ourselves comes within this. */
+#define FS_OWN_NAME_MS		2000
+
+#define FS_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct fs_watch {
+	struct fs_watch *prev, *next;	/* fs->watch_lock: the list */
+	struct fs_inode *inode;		/* watch_lock; NULL once freed */
+	int wd;				/* watch_lock: inotify, or -1 */
+	int refs;			/* watch_lock: list + checks */
+	bool due;			/* watch_lock: inotify saw an event */
+	bool open;			/* watch_lock: open through the mount */
+	bool dir;			/* constant: a directory's names */
+	uint64_t active_ms;		/* watch_lock: copy of inode's */
+
+	/* constant */
+	fuse_ino_t ino;
+	int fd;				/* our own O_PATH descriptor */
+	struct pc_mapping *m;		/* our reference; NULL for a dir */
+
+	/* the watcher thread's only (set before the watch is listed) */
+	bool have_snap;
+	struct stat snap;		/* backing stat after the last
+					 * change accounted for */
+	uint64_t mods;			/* pc_backing_mods() of snap */
+	uint64_t meta;			/* fs->meta_ops of snap */
+	uint64_t imeta;			/* inode->meta_ops of snap */
+	uint64_t next_ms;		/* next poll */
+	unsigned int interval_ms;	/* current poll interval */
+	uint64_t change_ms;		/* last outside change seen */
+};
+
+uint64_t fs_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static bool stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino &&
+	       a->st_dev == b->st_dev &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * fstat the backing file between two samples of our own changes.  Returns
+ * true if the stat shows no change of ours in progress (then *mods is
+ * their count); false if one ran meanwhile or the fstat failed.
+ */
+static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
+		      off_t *our_size)
+{
+	uint64_t s1, s2;
+	bool busy1, busy2;
+
+	s1 = pc_backing_mods(w->m, &busy1, our_size);
+	if (fstat(w->fd, st))
+		return false;
+	s2 = pc_backing_mods(w->m, &busy2, our_size);
+	*mods = s2;
+	return s1 == s2 && !busy1 && !busy2;
+}
+
+static void watch_free(struct fs_watch *w)
+{
+	close(w->fd);
+	if (w->m)
+		pc_mapping_put(w->m);
+	free(w);
+}
+
+/* Caller holds watch_lock: true if another listed watch shares @wd. */
+static bool wd_shared_locked(struct fs *fs, const struct fs_watch *w)
+{
+	struct fs_watch *p;
+
+	for (p = fs->watch_list; p; p = p->next)
+		if (p != w && p->wd == w->wd)
+			return true;
+	return false;
+}
+
+/* Caller holds watch_lock and dropped the last reference. */
+static void watch_release_locked(struct fs *fs, struct fs_watch *w)
+{
+	if (w->wd >= 0 && fs->inotify_fd >= 0 && !wd_shared_locked(fs, w))
+		inotify_rm_watch(fs->inotify_fd, w->wd);
+	w->wd = -1;
+}
+
+/* Build and list a watch of @inode (a file with mapping @m, or a dir). */
+static void watch_add(struct fs *fs, struct fs_inode *inode,
+		      struct pc_mapping *m)
+{
+	char path[FS_PROC_PATH_MAX];
+	struct fs_watch *w;
+	off_t our_size;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto nomem;
+	w->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0) {
+		free(w);
+		goto nomem;
+	}
+	w->ino = fs_ino_of(fs, inode);
+	w->inode = inode;
+	w->refs = 1;
+	w->wd = -1;
+	w->dir = !m;
+	if (m) {
+		pc_mapping_get(m);
+		w->m = m;
+		w->interval_ms = fs->cfg.revalidate_ms;
+		w->active_ms = fs_now_ms();
+		w->next_ms = w->active_ms + w->interval_ms;
+		w->meta = atomic_load(&fs->meta_ops);
+		w->imeta = atomic_load(&inode->meta_ops);
+		w->have_snap = snap_take(w, &w->snap, &w->mods, &our_size);
+	} else {
+		w->next_ms = UINT64_MAX;	/* inotify only */
+	}
+
+	if (fs->inotify_fd >= 0) {
+		fs_proc_path(path, w->fd);
+		w->wd = inotify_add_watch(fs->inotify_fd, path, m ?
+					  FS_WATCH_MASK : FS_WATCH_DIR_MASK);
+		if (w->wd < 0 && errno == ENOSPC &&
+		    !atomic_exchange(&fs->watch_enospc_logged, true))
+			fuse_log(FUSE_LOG_WARNING,
+				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms, outside renames after entry_timeout\n",
+				 FS_WATCH_IDLE_MS);
+	}
+
+	pthread_mutex_lock(&fs->watch_lock);
+	if (inode->watch) {
+		/* Raced with another creator: keep the listed one. */
+		w->inode = NULL;
+		watch_release_locked(fs, w);
+		pthread_mutex_unlock(&fs->watch_lock);
+		watch_free(w);
+		return;
+	}
+	inode->watch = w;
+	w->prev = NULL;
+	w->next = fs->watch_list;
+	if (w->next)
+		w->next->prev = w;
+	fs->watch_list = w;
+	fs->nwatches++;
+	pthread_mutex_unlock(&fs->watch_lock);
+	return;
+nomem:
+	fuse_log(FUSE_LOG_ERR,
+		 "mmapfs: cannot watch a backing file for outside changes: %s\n",
+		 strerror(errno ? errno : ENOMEM));
+}
+
+void fs_watch_add(struct fs *fs, struct fs_inode *inode, struct pc_mapping *m)
+{
+	if (fs->watch_running)
+		watch_add(fs, inode, m);
+}
+
+void fs_watch_dir(struct fs *fs, struct fs_inode *dir)
+{
+	if (!fs->watch_running || fs->inotify_fd < 0 ||
+	    atomic_load_explicit(&dir->dir_watched, memory_order_relaxed) ||
+	    atomic_exchange(&dir->dir_watched, true))
+		return;
+	watch_add(fs, dir, NULL);
+}
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+void fs_watch_own_name(struct fs *fs, struct fs_inode *dir, const char *name)
+{
+	struct fs_own_name *o;
+
+	if (!fs->watch_running ||
+	    !atomic_load_explicit(&dir->dir_watched, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&fs->watch_lock);
+	o = &fs->own_names[fs->own_next++ % FS_ARRAY_SIZE(fs->own_names)];
+	o->dir = dir;
+	o->hash = name_hash(name);
+	o->ms = fs_now_ms();
+	pthread_mutex_unlock(&fs->watch_lock);
+}
+
+/* Caller holds watch_lock: consume a record of our own change of @name. */
+static bool own_name_locked(struct fs *fs, const struct fs_inode *dir,
+			    const char *name, uint64_t now)
+{
+	uint32_t h = name_hash(name);
+
+	for (size_t i = 0; i < FS_ARRAY_SIZE(fs->own_names); i++) {
+		struct fs_own_name *o = &fs->own_names[i];
+
+		if (o->dir == dir && o->hash == h && o->ms &&
+		    now - o->ms < FS_OWN_NAME_MS) {
+			o->ms = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A name changed in a watched directory: expire it unless we did it. */
+static void dir_event(struct fs *fs, const struct inotify_event *ev)
+{
+	fuse_ino_t parent = 0;
+	struct fs_watch *w;
+	bool own = false;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = w->next) {
+		if (w->dir && w->wd == ev->wd && w->inode) {
+			parent = w->ino;
+			own = own_name_locked(fs, w->inode, ev->name,
+					      fs_now_ms());
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+	if (!parent)
+		return;
+	if (own) {
+		atomic_fetch_add(&fs->watch_stats.own_entries, 1);
+		return;
+	}
+	atomic_fetch_add(&fs->watch_stats.entries, 1);
+	fs_notify_entry(fs, parent, ev->name);
+}
+
+void fs_watch_del(struct fs *fs, struct fs_inode *inode)
+{
+	struct fs_watch *w;
+	bool last;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	w = inode->watch;
+	if (!w) {
+		pthread_mutex_unlock(&fs->watch_lock);
+		return;
+	}
+	inode->watch = NULL;
+	w->inode = NULL;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		fs->watch_list = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	fs->nwatches--;
+	last = --w->refs == 0;
+	if (last)
+		watch_release_locked(fs, w);
+	pthread_mutex_unlock(&fs->watch_lock);
+	if (last)
+		watch_free(w);
+}
+
+void fs_watch_touch(struct fs_inode *inode)
+{
+	uint64_t now = fs_now_ms();
+
+	/* Coarse: one store per 100 ms at most, no lock. */
+	if (now - atomic_load_explicit(&inode->active_ms,
+				       memory_order_relaxed) >= 100)
+		atomic_store_explicit(&inode->active_ms, now,
+				      memory_order_relaxed);
+}
+
+/* Queue the kernel's part of the reaction (step 3 and 4 above). */
+static void tell_kernel(struct fs *fs, struct fs_watch *w, off_t before,
+			off_t after)
+{
+	off_t ps = (off_t)pc_page_size(), start;
+	ssize_t n;
+	char *buf;
+
+	fs_notify_inval(fs, w->ino, 0, 0, 0);
+	atomic_fetch_add(&fs->watch_stats.invals, 1);
+	if (after <= before || after == 0)
+		return;
+	start = (after - 1) / ps * ps;
+	buf = malloc((size_t)ps);
+	if (!buf)
+		return;
+	n = pc_read(w->m, buf, (size_t)(after - start), start);
+	if (n <= 0) {
+		free(buf);
+		return;
+	}
+	fs_notify_store(fs, w->ino, start, buf, (size_t)n, 0);
+	atomic_fetch_add(&fs->watch_stats.stores, 1);
+}
+
+/* Our metadata changes: the global count, @w's inode's, and whether one
+ * is in progress. */
+struct meta_sample {
+	uint64_t ops, iops;
+	bool busy;
+};
+
+static void meta_sample(struct fs *fs, struct fs_watch *w,
+			struct meta_sample *ms)
+{
+	ms->ops = atomic_load(&fs->meta_ops);
+	ms->busy = atomic_load(&fs->meta_busy) > 0;
+	ms->iops = 0;
+	pthread_mutex_lock(&fs->watch_lock);
+	if (w->inode) {
+		ms->iops = atomic_load(&w->inode->meta_ops);
+		ms->busy |= atomic_load(&w->inode->meta_busy) > 0;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+}
+
+static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
+{
+	struct meta_sample m1, m2;
+	unsigned int base = fs->cfg.revalidate_ms;
+	unsigned int idle = base > FS_WATCH_IDLE_MS ? base : FS_WATCH_IDLE_MS;
+	struct stat st;
+	uint64_t mods, meta, imeta;
+	off_t our_size, before, after;
+	bool stable;
+	int r;
+
+	atomic_fetch_add(&fs->watch_stats.checks, 1);
+	meta_sample(fs, w, &m1);
+	stable = snap_take(w, &st, &mods, &our_size);
+	meta_sample(fs, w, &m2);
+	/* A metadata change of ours under way, or done during the fstat:
+	 * the stat may show part of it. */
+	if (m1.busy || m2.busy || m1.ops != m2.ops || m1.iops != m2.iops)
+		stable = false;
+	meta = m2.ops;
+	imeta = m2.iops;
+	if (!w->have_snap) {
+		w->have_snap = stable;
+		w->snap = st;
+		w->mods = mods;
+		w->meta = meta;
+		w->imeta = imeta;
+		w->next_ms = now + (stable ? base : FS_WATCH_RETRY_MS);
+		return;
+	}
+	if (stat_same(&st, &w->snap)) {
+		/* Unchanged: back off unless the file is in use. */
+		if (w->open || now - w->active_ms < FS_WATCH_ACTIVE_MS ||
+		    now - w->change_ms < FS_WATCH_ACTIVE_MS)
+			w->interval_ms = base;
+		else if (w->interval_ms < idle)
+			w->interval_ms = w->interval_ms * 2 < idle ?
+					 w->interval_ms * 2 : idle;
+		w->next_ms = now + w->interval_ms;
+		/* Only a quiet sample may move the baseline: one taken
+		 * across our change may predate its effect on the stat. */
+		if (stable) {
+			w->mods = mods;
+			w->meta = meta;
+			w->imeta = imeta;
+		}
+		return;
+	}
+	if (!stable) {
+		/* A change of ours is under way: the stat may show half of
+		 * it.  Decide once it is over. */
+		atomic_fetch_add(&fs->watch_stats.busy, 1);
+		w->next_ms = now + FS_WATCH_RETRY_MS;
+		return;
+	}
+	if (st.st_size == w->snap.st_size && mods == w->mods &&
+	    (imeta != w->imeta ||
+	     (meta != w->meta &&
+	      st.st_mtim.tv_sec == w->snap.st_mtim.tv_sec &&
+	      st.st_mtim.tv_nsec == w->snap.st_mtim.tv_nsec))) {
+		/* Size unchanged, after a metadata change of ours: a
+		 * SETATTR, xattr or LINK of this inode (ctime, perhaps the
+		 * times), or some UNLINK or RENAME (ctime only). */
+		atomic_fetch_add(&fs->watch_stats.own, 1);
+		w->snap = st;
+		w->meta = meta;
+		w->imeta = imeta;
+		w->next_ms = now + base;
+		return;
+	}
+	if (mods != w->mods && st.st_size == our_size) {
+		/* Our own write-back, truncate or commit. */
+		atomic_fetch_add(&fs->watch_stats.own, 1);
+		w->snap = st;
+		w->mods = mods;
+		w->meta = meta;
+		w->imeta = imeta;
+		w->next_ms = now + base;
+		return;
+	}
+
+	/* Somebody else's change. */
+	atomic_fetch_add(&fs->watch_stats.outside, 1);
+	before = pc_size(w->m);
+	r = pc_write_and_wait(w->m, 0, -1, true);
+	if (r)
+		fuse_log(FUSE_LOG_WARNING,
+			 "mmapfs: write-back before taking an outside change failed: %s\n",
+			 strerror(-r));
+	pc_invalidate_range(w->m, 0, -1);
+	pc_mtime_reset(w->m);
+	after = pc_size(w->m);
+	tell_kernel(fs, w, before, after);
+	fs_debug(fs, "mmapfs: outside change of inode %llu: size %lld -> %lld\n",
+		 (unsigned long long)w->ino, (long long)before,
+		 (long long)after);
+	/* What we just did is accounted for: snapshot again. */
+	if (!snap_take(w, &w->snap, &w->mods, &our_size))
+		w->have_snap = false;
+	w->meta = meta;
+	w->imeta = imeta;
+	w->change_ms = now;
+	w->interval_ms = base;
+	w->next_ms = now + base;
+}
+
+/* Mark the watches of inotify watch descriptor @wd (all if -1) due. */
+static void mark_due(struct fs *fs, int wd)
+{
+	struct fs_watch *w;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = w->next) {
+		if (!w->dir && (wd == -1 || w->wd == wd))
+			w->due = true;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+}
+
+static void read_events(struct fs *fs)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fs->inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (char *p = buf; p < buf + n;
+		     p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				mark_due(fs, -1);
+			else if (ev->len && (ev->mask & FS_WATCH_DIR_MASK))
+				dir_event(fs, ev);
+			else if (ev->mask & FS_WATCH_MASK)
+				mark_due(fs, ev->wd);
+		}
+	}
+}
+
+/*
+ * Take a reference on every watch to check now into *@out (grown as
+ * needed); returns how many, and in *@wait_ms how long until the next one
+ * is due.
+ */
+static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
+			  size_t *cap, int *wait_ms)
+{
+	uint64_t next = now + FS_WATCH_IDLE_MS;
+	struct fs_watch *w;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = w->next) {
+		if (w->dir)
+			continue;
+		if (w->due && w->next_ms > now &&
+		    now - w->change_ms < FS_WATCH_SPACING_MS) {
+			uint64_t at = w->change_ms + FS_WATCH_SPACING_MS;
+
+			if (at < next)
+				next = at;
+			continue;	/* stays due */
+		}
+		if (!w->due && w->next_ms > now) {
+			if (w->next_ms < next)
+				next = w->next_ms;
+			continue;
+		}
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			struct fs_watch **a = realloc(*out, nc * sizeof(*a));
+
+			if (!a) {
+				next = now + FS_WATCH_RETRY_MS;
+				break;		/* the rest next round */
+			}
+			*out = a;
+			*cap = nc;
+		}
+		w->due = false;
+		w->active_ms = atomic_load_explicit(&w->inode->active_ms,
+						    memory_order_relaxed);
+		w->open = atomic_load_explicit(&w->inode->nopen_hint,
+					       memory_order_relaxed) > 0;
+		w->refs++;
+		(*out)[n++] = w;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+	*wait_ms = (int)(next - now);
+	return n;
+}
+
+static void put_checked(struct fs *fs, struct fs_watch **ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct fs_watch *w = ws[i];
+		bool last;
+
+		pthread_mutex_lock(&fs->watch_lock);
+		last = --w->refs == 0;
+		if (last)
+			watch_release_locked(fs, w);
+		pthread_mutex_unlock(&fs->watch_lock);
+		if (last)
+			watch_free(w);
+	}
+}
+
+static void *watch_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct fs_watch **ws = NULL;
+	size_t cap = 0, n;
+	struct pollfd pfd[2];
+	int wait_ms = 0;
+	uint64_t now;
+
+	pfd[0].fd = fs->watch_wake;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = fs->inotify_fd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, fs->inotify_fd >= 0 ? 2 : 1, wait_ms) > 0) {
+			if (pfd[0].revents & POLLIN)
+				break;		/* fs_watch_stop */
+			if (fs->inotify_fd >= 0 && (pfd[1].revents & POLLIN))
+				read_events(fs);
+		}
+		now = fs_now_ms();
+		n = collect_due(fs, now, &ws, &cap, &wait_ms);
+		for (size_t i = 0; i < n; i++)
+			watch_check(fs, ws[i], now);
+		put_checked(fs, ws, n);
+		/* The checks moved their next times: look again at once. */
+		if (n)
+			wait_ms = 0;
+		else if (wait_ms < 1)
+			wait_ms = 1;
+	}
+	free(ws);
+	return NULL;
+}
+
+int fs_watch_start(struct fs *fs)
+{
+	int r;
+
+	fs->watch_list = NULL;
+	fs->inotify_fd = -1;
+	if (fs->cfg.no_revalidate)
+		return 0;
+	fs->watch_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fs->watch_wake < 0)
+		return -errno;
+	fs->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fs->inotify_fd < 0)
+		fuse_log(FUSE_LOG_WARNING,
+			 "mmapfs: inotify unavailable (%s): outside changes are only polled\n",
+			 strerror(errno));
+	r = -pthread_create(&fs->watcher, NULL, watch_main, fs);
+	if (r) {
+		if (fs->inotify_fd >= 0)
+			close(fs->inotify_fd);
+		close(fs->watch_wake);
+		fs->inotify_fd = -1;
+		return r;
+	}
+	fs->watch_running = true;
+	return 0;
+}
+
+void fs_watch_stop(struct fs *fs)
+{
+	struct fs_watch *w, *next;
+	uint64_t one = 1;
+
+	if (!fs->watch_running)
+		return;
+	if (write(fs->watch_wake, &one, sizeof(one)) < 0)
+		fuse_log(FUSE_LOG_ERR, "mmapfs: cannot wake the watcher\n");
+	pthread_join(fs->watcher, NULL);
+	fs->watch_running = false;
+
+	/* No check runs any more: only the list holds references. */
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = next) {
+		next = w->next;
+		if (w->inode)
+			w->inode->watch = NULL;
+		w->wd = -1;		/* the inotify descriptor goes whole */
+		watch_free(w);
+	}
+	fs->watch_list = NULL;
+	fs->nwatches = 0;
+	pthread_mutex_unlock(&fs->watch_lock);
+	if (fs->inotify_fd >= 0)
+		close(fs->inotify_fd);
+	close(fs->watch_wake);
+	fs->inotify_fd = -1;
+
+	fuse_log(FUSE_LOG_INFO,
+		 "mmapfs: watcher: %llu checks, %llu outside changes, %llu own changes recognised, %llu deferred while ours ran, %llu invalidations, %llu stores, %llu outside names expired, %llu own names recognised\n",
+		 (unsigned long long)atomic_load(&fs->watch_stats.checks),
+		 (unsigned long long)atomic_load(&fs->watch_stats.outside),
+		 (unsigned long long)atomic_load(&fs->watch_stats.own),
+		 (unsigned long long)atomic_load(&fs->watch_stats.busy),
+		 (unsigned long long)atomic_load(&fs->watch_stats.invals),
+		 (unsigned long long)atomic_load(&fs->watch_stats.stores),
+		 (unsigned long long)atomic_load(&fs->watch_stats.entries),
+		 (unsigned long long)atomic_load(&fs->watch_stats.own_entries));
+}
