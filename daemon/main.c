@@ -222,6 +222,12 @@ static void signal_stop(struct daemon *d)
 
 /* ---- set-up ------------------------------------------------------------- */
 
+/* The page cache's warnings go where ours go (syslog when daemonized). */
+static void pagecache_log(const char *msg)
+{
+	daemon_log(LOG_WARNING, "%s", msg);
+}
+
 /*
  * The daemon holds one descriptor per inode the kernel knows (O_PATH) and
  * one per cached regular file.  Raise the soft limit to the hard one; as
@@ -431,6 +437,7 @@ int main(int argc, char **argv)
 	/* From here on threads may exist: no more fork. */
 	d.main_thread = pthread_self();
 
+	d.cfg.pc.log = pagecache_log;
 	r = pc_cache_create(&d.cfg.pc, &d.cache);
 	if (r) {
 		daemon_log(LOG_ERR,

@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -134,6 +135,20 @@ const char *pc_config_check(const struct pc_config *cfg)
 	if (cfg->readahead_pages > 1024)
 		return "readahead_pages must be between 0 and 1024";
 	return NULL;
+}
+
+void pc_log(const struct pc_config *cfg, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cfg && cfg->log)
+		cfg->log(msg);
+	else
+		fprintf(stderr, "mmapfs: %s\n", msg);
 }
 
 uint64_t pc_now_ms(void)
@@ -508,7 +523,7 @@ int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out)
 	int ret;
 
 	if (msg) {
-		fprintf(stderr, "mmapfs: pagecache: %s\n", msg);
+		pc_log(cfg, "pagecache: %s", msg);
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -629,11 +644,11 @@ int pc_cache_destroy(struct pc_cache *c)
 			break;
 		pthread_mutex_lock(&m->lock);
 		lost_path(m->fd, path, sizeof(path));
-		fprintf(stderr, "mmapfs: pagecache: %lu dirty pages of '%s' "
-			"could not be written back and are lost; the backing "
-			"filesystem kept failing: free space or repair it, "
-			"then restore the file from its writer\n",
-			m->nr_dirty + m->nr_unstable, path);
+		pc_log(&c->cfg, "pagecache: %lu dirty pages of '%s' "
+		       "could not be written back and are lost; the backing "
+		       "filesystem kept failing: free space or repair it, "
+		       "then restore the file from its writer",
+		       m->nr_dirty + m->nr_unstable, path);
 		for (uint64_t next = 0;;) {
 			void *pp[64];
 			size_t n = pc_radix_gang(&m->pages, next, pp, 64, -1);

@@ -152,6 +152,9 @@ struct pc_config {
 	unsigned int queue_depth;	/* io_uring entries per ring */
 	unsigned int readahead_pages;	/* sequential read-ahead window */
 	bool no_uring;			/* use preadv/pwritev, never io_uring */
+	/* Where the cache's warnings go (one line, no newline); NULL means
+	 * standard error.  A daemon in the background points it at syslog. */
+	void (*log)(const char *msg);
 };
 
 /*

@@ -193,6 +193,10 @@ struct pc_cache {
 
 uint64_t pc_now_ms(void);
 
+/* A warning: to cfg.log, or to standard error. */
+void pc_log(const struct pc_config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* pagecache.c */
 void pc_page_free(struct pc_cache *c, struct pc_page *p);
 void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p);

@@ -627,8 +627,8 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (times[1].tv_nsec != UTIME_OMIT && futimens(io.fd, times) < 0)
-		fprintf(stderr, "mmapfs: setting the mtime of a backing file "
-			"failed: %s\n", strerror(errno));
+		pc_log(&c->cfg, "setting the mtime of a backing file "
+		       "failed: %s", strerror(errno));
 	pc_io_run(c, &io, 1);
 	err = io.done < 0 ? (int)io.done : 0;
 	pthread_mutex_lock(&m->lock);
@@ -823,9 +823,9 @@ int pc_wb_start(struct pc_cache *c)
 			ring_put(c, r);
 			c->nr_rings = 1;
 		} else {
-			fprintf(stderr, "mmapfs: io_uring is not available "
-				"(%s); using preadv/pwritev instead\n",
-				strerror(errno));
+			pc_log(&c->cfg, "io_uring is not available "
+			       "(%s); using preadv/pwritev instead",
+			       strerror(errno));
 		}
 	}
 	ret = pthread_create(&c->wb_thread, NULL, wb_thread, c);
