@@ -208,6 +208,23 @@ static void log_line(char c, unsigned long i, int sync)
 	}
 }
 
+/* Store @op's pattern through @map; -1 with errno EFAULT on SIGBUS. */
+static int do_store(uint8_t *map, const struct op *op)
+{
+	uint64_t k;
+
+	if (sigsetjmp(bus_jmp, 1)) {
+		in_store = 0;
+		errno = EFAULT;
+		return -1;
+	}
+	in_store = 1;
+	for (k = 0; k < op->len; k++)
+		map[op->off + k] = pattern(op->key, op->off + k);
+	in_store = 0;
+	return 0;
+}
+
 static int do_run(unsigned long long seed, const char *dir, const char *log,
 		  unsigned long nops)
 {
@@ -259,17 +276,7 @@ static int do_run(unsigned long long seed, const char *dir, const char *log,
 					    (ssize_t)op.len ? 0 : -1;
 			break;
 		case OP_STORE:
-			if (sigsetjmp(bus_jmp, 1)) {
-				in_store = 0;
-				errno = EFAULT;
-				r = -1;
-				break;
-			}
-			in_store = 1;
-			for (k = 0; k < op.len; k++)
-				map[op.file][op.off + k] =
-					pattern(op.key, op.off + k);
-			in_store = 0;
+			r = do_store(map[op.file], &op);
 			break;
 		case OP_TRUNC:
 			r = ftruncate(fd[op.file], (off_t)op.len);
