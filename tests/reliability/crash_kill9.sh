@@ -6,7 +6,9 @@
 # Each round mounts the same backing directory, starts "crashload run" (three
 # files, a seeded mix of pwrite, mapped stores, ftruncate, fsync, fdatasync,
 # msync(MS_SYNC); it logs every returned sync to a file outside the mount and
-# fdatasync()s that log), SIGKILLs the daemon after a random 0.3-2.5 s, waits
+# fdatasync()s that log), SIGKILLs the daemon after a random 0.3-2.5 s (odd
+# rounds mount with write-back every 10 ms, so the kill also lands inside the
+# daemon's own write-back and commits), waits
 # for the workload to stop (its calls fail with ENOTCONN, its stores get
 # SIGBUS), and runs "crashload check" twice: on the backing files, and
 # through a fresh mount (which must then unmount with exit status 0).  The
@@ -46,7 +48,17 @@ while [ $r -lt "$ROUNDS" ]; do
 	seed=$((BASE + r))
 	delay_ms=$((seed * 7919 % 2200 + 300))
 	log=$T_TMP/log-$seed
-	t_mount "$BK" "$MP"
+	# Odd rounds: write-back runs all the time, so the kill also lands in
+	# the middle of the daemon's own write-back and commits, not only in
+	# the syncs the workload asks for.
+	if [ $((r % 2)) -eq 1 ]; then
+		set -- -o dirty_expire_ms=20,writeback_interval_ms=10,mapped_flush_ms=100
+		wb=fast
+	else
+		set --
+		wb=default
+	fi
+	t_mount "$BK" "$MP" "$@"
 	"$CL" run "$seed" "$MP" "$log" >"$T_TMP/run.out" 2>&1 &
 	WL_PID=$!
 	sleep "$(awk -v m=$delay_ms 'BEGIN { printf "%.3f", m / 1000 }')"
@@ -69,7 +81,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	out2=$("$CL" check "$seed" "$MP" "$log") ||
 		{ echo "$out2" >&2; t_fail "seed $seed (killed after ${delay_ms} ms): through the remount"; }
 	t_umount "$MP" || t_fail "seed $seed: daemon exited non-zero after the remount check"
-	echo "round $r seed $seed kill at ${delay_ms} ms: $(tail -n 1 "$T_TMP/run.out"); ${out#check seed $seed: }"
+	echo "round $r seed $seed ($wb write-back) kill at ${delay_ms} ms: $(tail -n 1 "$T_TMP/run.out"); ${out#check seed $seed: }"
 	set -- $(echo "$out" | awk '{ print $4, $7, $10, $13 }')
 	ops=$((ops + $1)) syncs=$((syncs + $2)) bytes=$((bytes + $3))
 	synced=$((synced + ${4#(}))
