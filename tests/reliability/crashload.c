@@ -172,6 +172,14 @@ static void models_init(struct model *m)
 	}
 }
 
+static void models_free(struct model *m)
+{
+	int f;
+
+	for (f = 0; f < NFILES; f++)
+		free(m[f].data);
+}
+
 static void file_name(char *buf, size_t sz, const char *dir,
 		      unsigned long long seed, int f)
 {
@@ -302,6 +310,8 @@ static int do_run(unsigned long long seed, const char *dir, const char *log,
 	if (i == nops)
 		log_line('D', i, 1);
 	printf("ran %lu ops\n", i);
+	models_free(m);
+	free(buf);
 	return 0;
 }
 
@@ -463,6 +473,11 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 	printf("check seed %llu: %lu ops begun, %lu syncs returned, %lu bytes checked (%lu under a sync): %s\n",
 	       seed, nbegun, nsync, checked, synced_bytes,
 	       bad ? "FAIL" : "ok");
+	models_free(m);
+	models_free(snap);
+	for (f = 0; f < NFILES; f++)
+		free(mb[f].ops);
+	free(got);
 	return bad;
 }
 

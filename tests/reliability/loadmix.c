@@ -390,6 +390,13 @@ int main(int argc, char **argv)
 		if (write_file(path, whole, SHSZ))
 			rc = 1;
 	}
+	for (i = 0; i < nthr; i++) {
+		free(th[i].slice);
+		free(th[i].pmodel);
+		free(th[i].buf);
+	}
+	free(th);
+	free(whole);
 	printf("loadmix: %d threads, %d s, %lu ops, %lu syncs, %lu bytes written, %lu bytes checked: %s\n",
 	       nthr, secs, ops, syncs, wr, chk, rc ? "FAIL" : "ok");
 	return rc;
