@@ -17,7 +17,7 @@
 #
 # A daemon that cannot finish dying after SIGKILL (one of its threads waits
 # for the answer to a FUSE request it sent to its own mount: docs/
-# reliability.md, finding 7) would hang the mount and this test for ever: after
+# reliability.md, finding 6) would hang the mount and this test for ever: after
 # 10 s its threads' stacks are printed and its connection is aborted through
 # fusectl; that is a failure with RELIABILITY_STRICT=1, else counted as
 # KNOWN and the round is checked anyway.
@@ -131,9 +131,9 @@ while [ $r -lt "$ROUNDS" ]; do
 		{ echo "$out2" >&2; t_fail "seed $seed (killed after ${delay_ms} ms): through the remount"; }
 	t_umount "$MP" || t_fail "seed $seed: daemon exited non-zero after the remount check"
 	echo "round $r seed $seed ($wb write-back) kill at ${delay_ms} ms: $(tail -n 1 "$T_TMP/run.out"); ${out#check seed $seed: }"
-	set -- $(echo "$out" | awk '{ print $4, $7, $10, $13 }')
+	set -- $(echo "$out" | awk '{ sub(/^[(]/, "", $13); print $4, $7, $10, $13 }')
 	ops=$((ops + $1)) syncs=$((syncs + $2)) bytes=$((bytes + $3))
-	synced=$((synced + ${4#(}))
+	synced=$((synced + $4))
 	rm -f "$BK"/c"$seed"-* "$log"
 	r=$((r + 1))
 done

@@ -46,18 +46,17 @@
 #define MAXSZ (768 * 1024)
 #define MAXIO (96 * 1024)
 
-enum op_kind { OP_WRITE, OP_STORE, OP_TRUNC, OP_FSYNC, OP_FDATASYNC,
-	       OP_MSYNC };
+enum op_kind { OP_WRITE, OP_STORE, OP_TRUNC, OP_FSYNC, OP_FDATASYNC, OP_MSYNC };
 
 struct op {
 	int file;
 	enum op_kind kind;
-	uint64_t off, len;	/* WRITE, STORE; len of TRUNC = new size */
-	uint64_t key;		/* the data pattern of WRITE and STORE */
+	uint64_t off, len; /* WRITE, STORE; len of TRUNC = new size */
+	uint64_t key;	   /* the data pattern of WRITE and STORE */
 };
 
 struct model {
-	uint8_t *data;		/* MAXSZ bytes, zero past size */
+	uint8_t *data; /* MAXSZ bytes, zero past size */
 	uint64_t size;
 };
 
@@ -239,7 +238,7 @@ static int do_run(unsigned long long seed, const char *dir, const char *log,
 	struct model m[NFILES];
 	int fd[NFILES];
 	uint8_t *map[NFILES];
-	struct sigaction sa = { .sa_handler = on_bus };
+	struct sigaction sa = {.sa_handler = on_bus};
 	char name[4096];
 	unsigned long i;
 	uint8_t *buf = malloc(MAXIO);
@@ -281,7 +280,9 @@ static int do_run(unsigned long long seed, const char *dir, const char *log,
 			for (k = 0; k < op.len; k++)
 				buf[k] = pattern(op.key, op.off + k);
 			r = pwrite(fd[op.file], buf, op.len, (off_t)op.off) ==
-					    (ssize_t)op.len ? 0 : -1;
+					    (ssize_t)op.len
+				    ? 0
+				    : -1;
 			break;
 		case OP_STORE:
 			r = do_store(map[op.file], &op);
@@ -327,7 +328,7 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 	struct model m[NFILES], snap[NFILES];
 	long last_sync[NFILES];
 	uint64_t lo[NFILES], hi[NFILES];
-	struct maybe mb[NFILES] = { { 0, NULL } };
+	struct maybe mb[NFILES] = {{0, NULL}};
 	unsigned long nbegun = 0, nsync = 0, i, checked = 0, synced_bytes = 0;
 	char line[128], name[4096];
 	FILE *lf = fopen(log, "r");
@@ -395,8 +396,8 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 					lo[f] = hi[f] = m[f].size;
 					continue;
 				}
-				mb[f].ops = realloc(mb[f].ops, (mb[f].n + 1) *
-							       sizeof(*op));
+				mb[f].ops = realloc(
+					mb[f].ops, (mb[f].n + 1) * sizeof(*op));
 				mb[f].ops[mb[f].n++] = *op;
 				if (m[f].size < lo[f])
 					lo[f] = m[f].size;
@@ -423,7 +424,8 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 		fstat(fd, &st);
 		if ((uint64_t)st.st_size < lo[f] ||
 		    (uint64_t)st.st_size > hi[f]) {
-			printf("FAIL %s: size %lld, expected %llu..%llu (synced size %llu at op %ld, %lu ops since)\n",
+			printf("FAIL %s: size %lld, expected %llu..%llu "
+			       "(synced size %llu at op %ld, %lu ops since)\n",
 			       name, (long long)st.st_size,
 			       (unsigned long long)lo[f],
 			       (unsigned long long)hi[f],
@@ -461,7 +463,9 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 			if (o < snap[f].size && last_sync[f] >= 0)
 				synced_bytes++;
 			if (!ok) {
-				printf("FAIL %s: byte %llu is 0x%02x, synced 0x%02x (synced size %llu at op %ld, %lu ops since)\n",
+				printf("FAIL %s: byte %llu is 0x%02x, synced "
+				       "0x%02x (synced size %llu at op %ld, "
+				       "%lu ops since)\n",
 				       name, (unsigned long long)o, got[o],
 				       want, (unsigned long long)snap[f].size,
 				       last_sync[f], mb[f].n);
@@ -470,9 +474,9 @@ static int do_check(unsigned long long seed, const char *dir, const char *log)
 			}
 		}
 	}
-	printf("check seed %llu: %lu ops begun, %lu syncs returned, %lu bytes checked (%lu under a sync): %s\n",
-	       seed, nbegun, nsync, checked, synced_bytes,
-	       bad ? "FAIL" : "ok");
+	printf("check seed %llu: %lu ops begun, %lu syncs returned, %lu bytes "
+	       "checked (%lu under a sync): %s\n",
+	       seed, nbegun, nsync, checked, synced_bytes, bad ? "FAIL" : "ok");
 	models_free(m);
 	models_free(snap);
 	for (f = 0; f < NFILES; f++)

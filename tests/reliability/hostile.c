@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HUGE_OFF (INT64_MAX - 4095)	/* 2^63 - page */
+#define HUGE_OFF (INT64_MAX - 4095) /* 2^63 - page */
 
 static const char *mnt;
 static int ncases, ndiff, nknown;
@@ -44,7 +44,7 @@ static int ncases, ndiff, nknown;
  * fail every later check of the same mount.  With it they run unchanged.
  */
 static const char *const known_bugs[] = {
-	"pwrite at 16 TiB",	/* accepted, EFBIG only at fsync */
+	"pwrite at 16 TiB", /* accepted, EFBIG only at fsync */
 };
 
 static int is_known(const char *name)
@@ -63,7 +63,7 @@ static int is_known(const char *name)
 
 static int alive(void)
 {
-	char p[4096], b[16] = { 0 };
+	char p[4096], b[16] = {0};
 	int fd, ok;
 
 	snprintf(p, sizeof(p), "%s/.alive", mnt);
@@ -88,7 +88,8 @@ static void run(const char *name, case_fn fn, const char *ref)
 
 	if (is_known(name)) {
 		nknown++;
-		printf("KNOWN %-33s not run (a known bug; RELIABILITY_STRICT=1 runs it)\n",
+		printf("KNOWN %-33s not run (a known bug; RELIABILITY_STRICT=1 "
+		       "runs it)\n",
 		       name);
 		return;
 	}
@@ -137,9 +138,18 @@ static int create_name(const char *dir, size_t len, int c)
 	return ret(unlink(path(dir, name)));
 }
 
-static int name255(const char *d) { return create_name(d, 255, 'n'); }
-static int name256(const char *d) { return create_name(d, 256, 'n'); }
-static int name255hi(const char *d) { return create_name(d, 255, 0xe9); }
+static int name255(const char *d)
+{
+	return create_name(d, 255, 'n');
+}
+static int name256(const char *d)
+{
+	return create_name(d, 256, 'n');
+}
+static int name255hi(const char *d)
+{
+	return create_name(d, 255, 0xe9);
+}
 
 static int mkdir255(const char *d)
 {
@@ -190,8 +200,14 @@ static int symlink_len(const char *d, size_t len)
 	return ret(unlink(path(d, "sl")));
 }
 
-static int symlink4095(const char *d) { return symlink_len(d, 4095); }
-static int symlink4096(const char *d) { return symlink_len(d, 4096); }
+static int symlink4095(const char *d)
+{
+	return symlink_len(d, 4095);
+}
+static int symlink4096(const char *d)
+{
+	return symlink_len(d, 4096);
+}
 
 static int xattr_len(const char *d, size_t nlen, size_t vlen)
 {
@@ -212,12 +228,30 @@ static int xattr_len(const char *d, size_t nlen, size_t vlen)
 	return r;
 }
 
-static int xattr_4000(const char *d) { return xattr_len(d, 10, 4000); }
-static int xattr_64k(const char *d) { return xattr_len(d, 10, 65536); }
-static int xattr_64k1(const char *d) { return xattr_len(d, 10, 65537); }
-static int xattr_1m(const char *d) { return xattr_len(d, 10, 1 << 20); }
-static int xattr_name255(const char *d) { return xattr_len(d, 255, 4); }
-static int xattr_name256(const char *d) { return xattr_len(d, 256, 4); }
+static int xattr_4000(const char *d)
+{
+	return xattr_len(d, 10, 4000);
+}
+static int xattr_64k(const char *d)
+{
+	return xattr_len(d, 10, 65536);
+}
+static int xattr_64k1(const char *d)
+{
+	return xattr_len(d, 10, 65537);
+}
+static int xattr_1m(const char *d)
+{
+	return xattr_len(d, 10, 1 << 20);
+}
+static int xattr_name255(const char *d)
+{
+	return xattr_len(d, 255, 4);
+}
+static int xattr_name256(const char *d)
+{
+	return xattr_len(d, 256, 4);
+}
 
 static int xattr_small_buf(const char *d)
 {
@@ -236,9 +270,24 @@ static int xattr_small_buf(const char *d)
 }
 
 /* Open a scratch file, run one call on it, close and unlink. */
-enum bad { PW_HUGE, PW_16T, PW_NEG, PR_HUGE, PR_NEG, TR_HUGE, TR_16T,
-	   TR_NEG, MMAP_HUGE, MMAP_LEN0, MMAP_NEGLEN, FALLOC_HUGE, PW_ZERO,
-	   PR_ZERO, SEEK_DATA_PAST, PWV_WRAP };
+enum bad {
+	PW_HUGE,
+	PW_16T,
+	PW_NEG,
+	PR_HUGE,
+	PR_NEG,
+	TR_HUGE,
+	TR_16T,
+	TR_NEG,
+	MMAP_HUGE,
+	MMAP_LEN0,
+	MMAP_NEGLEN,
+	FALLOC_HUGE,
+	PW_ZERO,
+	PR_ZERO,
+	SEEK_DATA_PAST,
+	PWV_WRAP
+};
 
 static int bad_call(const char *d, enum bad b)
 {
@@ -318,50 +367,60 @@ static int bad_call(const char *d, enum bad b)
 	return (int)r;
 }
 
-#define BAD(n) static int bad_##n(const char *d) { return bad_call(d, n); }
-BAD(PW_HUGE) BAD(PW_16T) BAD(PW_NEG) BAD(PR_HUGE) BAD(PR_NEG) BAD(TR_HUGE)
-BAD(TR_16T) BAD(TR_NEG) BAD(MMAP_HUGE) BAD(MMAP_LEN0) BAD(MMAP_NEGLEN)
-BAD(FALLOC_HUGE) BAD(PW_ZERO) BAD(PR_ZERO) BAD(SEEK_DATA_PAST) BAD(PWV_WRAP)
+#define BAD(n)                                                                 \
+	static int bad_##n(const char *d)                                      \
+	{                                                                      \
+		return bad_call(d, n);                                         \
+	}
+BAD(PW_HUGE)
+BAD(PW_16T) BAD(PW_NEG) BAD(PR_HUGE) BAD(PR_NEG) BAD(TR_HUGE) BAD(TR_16T)
+	BAD(TR_NEG) BAD(MMAP_HUGE) BAD(MMAP_LEN0) BAD(MMAP_NEGLEN)
+		BAD(FALLOC_HUGE) BAD(PW_ZERO) BAD(PR_ZERO) BAD(SEEK_DATA_PAST)
+			BAD(PWV_WRAP)
 
-static int errno_cases(const char *ref)
+				static int errno_cases(const char *ref)
 {
-	static const struct { const char *name; case_fn fn; } cases[] = {
-		{ "create 255-byte name", name255 },
-		{ "create 256-byte name", name256 },
-		{ "create 255 high bytes", name255hi },
-		{ "mkdir 255-byte name", mkdir255 },
-		{ "newline/high-byte name, rename", odd_name },
-		{ "symlink target 4095", symlink4095 },
-		{ "symlink target 4096", symlink4096 },
-		{ "setxattr 4000 bytes", xattr_4000 },
-		{ "setxattr 65536 bytes", xattr_64k },
-		{ "setxattr 65537 bytes", xattr_64k1 },
-		{ "setxattr 1 MiB", xattr_1m },
-		{ "setxattr 255-byte name", xattr_name255 },
-		{ "setxattr 256-byte name", xattr_name256 },
-		{ "getxattr buffer too small", xattr_small_buf },
-		{ "pwrite at 2^63-4096", bad_PW_HUGE },
-		{ "pwrite at 16 TiB", bad_PW_16T },
-		{ "pwrite at -4096", bad_PW_NEG },
-		{ "pwrite 8 bytes at 2^63-4", bad_PWV_WRAP },
-		{ "pwrite 0 bytes at 1 TiB", bad_PW_ZERO },
-		{ "pread at 2^63-4096", bad_PR_HUGE },
-		{ "pread at -1", bad_PR_NEG },
-		{ "pread 0 bytes", bad_PR_ZERO },
-		{ "ftruncate 2^63-4096", bad_TR_HUGE },
-		{ "ftruncate 16 TiB + 4096", bad_TR_16T },
-		{ "ftruncate -1", bad_TR_NEG },
-		{ "mmap offset 2^63-4096", bad_MMAP_HUGE },
-		{ "mmap length 0", bad_MMAP_LEN0 },
-		{ "mmap length -4096", bad_MMAP_NEGLEN },
-		{ "fallocate at 2^63-4096", bad_FALLOC_HUGE },
-		{ "SEEK_DATA past EOF", bad_SEEK_DATA_PAST },
+	static const struct {
+		const char *name;
+		case_fn fn;
+	} cases[] = {
+		{"create 255-byte name", name255},
+		{"create 256-byte name", name256},
+		{"create 255 high bytes", name255hi},
+		{"mkdir 255-byte name", mkdir255},
+		{"newline/high-byte name, rename", odd_name},
+		{"symlink target 4095", symlink4095},
+		{"symlink target 4096", symlink4096},
+		{"setxattr 4000 bytes", xattr_4000},
+		{"setxattr 65536 bytes", xattr_64k},
+		{"setxattr 65537 bytes", xattr_64k1},
+		{"setxattr 1 MiB", xattr_1m},
+		{"setxattr 255-byte name", xattr_name255},
+		{"setxattr 256-byte name", xattr_name256},
+		{"getxattr buffer too small", xattr_small_buf},
+		{"pwrite at 2^63-4096", bad_PW_HUGE},
+		{"pwrite at 16 TiB", bad_PW_16T},
+		{"pwrite at -4096", bad_PW_NEG},
+		{"pwrite 8 bytes at 2^63-4", bad_PWV_WRAP},
+		{"pwrite 0 bytes at 1 TiB", bad_PW_ZERO},
+		{"pread at 2^63-4096", bad_PR_HUGE},
+		{"pread at -1", bad_PR_NEG},
+		{"pread 0 bytes", bad_PR_ZERO},
+		{"ftruncate 2^63-4096", bad_TR_HUGE},
+		{"ftruncate 16 TiB + 4096", bad_TR_16T},
+		{"ftruncate -1", bad_TR_NEG},
+		{"mmap offset 2^63-4096", bad_MMAP_HUGE},
+		{"mmap length 0", bad_MMAP_LEN0},
+		{"mmap length -4096", bad_MMAP_NEGLEN},
+		{"fallocate at 2^63-4096", bad_FALLOC_HUGE},
+		{"SEEK_DATA past EOF", bad_SEEK_DATA_PAST},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run(cases[i].name, cases[i].fn, ref);
-	printf("%d bad inputs tried, %d differ from ext4, %d known bugs not run\n",
+	printf("%d bad inputs tried, %d differ from ext4, %d known bugs not "
+	       "run\n",
 	       ncases, ndiff, nknown);
 	return ndiff ? 1 : 0;
 }
@@ -393,10 +452,10 @@ static int truncfault(void)
 	for (i = 0; i < 4; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
-			struct sigaction sa = { .sa_handler = on_bus };
-			volatile char *m = mmap(NULL, TF_SIZE,
-						PROT_READ | PROT_WRITE,
-						MAP_SHARED, fd, 0);
+			struct sigaction sa = {.sa_handler = on_bus};
+			volatile char *m =
+				mmap(NULL, TF_SIZE, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, fd, 0);
 			volatile unsigned long touched = 0;
 			unsigned long pg = 0;
 			time_t kend = time(NULL) + 4;
@@ -454,7 +513,8 @@ int main(int argc, char **argv)
 		return truncfault();
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: hostile MNT REF | hostile truncfault MNT\n");
+		fprintf(stderr,
+			"usage: hostile MNT REF | hostile truncfault MNT\n");
 		return 2;
 	}
 	mnt = argv[1];

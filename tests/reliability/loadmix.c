@@ -45,11 +45,11 @@ struct thr {
 	pthread_t tid;
 	int idx;
 	uint64_t rng;
-	int shfile;		/* which shared file */
-	uint64_t sloff, sllen;	/* its slice */
-	uint8_t *slice;		/* model of the slice */
-	int pfd;		/* private file */
-	uint8_t *pmap;		/* MAP_SHARED, PRIVSZ */
+	int shfile;	       /* which shared file */
+	uint64_t sloff, sllen; /* its slice */
+	uint8_t *slice;	       /* model of the slice */
+	int pfd;	       /* private file */
+	uint8_t *pmap;	       /* MAP_SHARED, PRIVSZ */
 	uint8_t *pmodel;
 	uint64_t psize;
 	uint8_t *buf;
@@ -76,7 +76,9 @@ static uint64_t rnd(struct thr *t)
 static void fail(struct thr *t, const char *what, uint64_t off, int got,
 		 int want)
 {
-	fprintf(stderr, "FAIL thread %d op %lu: %s at %llu: got 0x%02x want 0x%02x (%s)\n",
+	fprintf(stderr,
+		"FAIL thread %d op %lu: %s at %llu: got 0x%02x want 0x%02x "
+		"(%s)\n",
 		t->idx, t->ops, what, (unsigned long long)off, got, want,
 		strerror(errno));
 	t->failed = 1;
@@ -124,19 +126,19 @@ static void one_op(struct thr *t)
 	uint64_t off, len, r = rnd(t) % 100;
 	ssize_t n;
 
-	if (r < 15) {		/* store into the shared slice */
+	if (r < 15) { /* store into the shared slice */
 		range(t, t->sllen, &off, &len);
 		fill(t, t->slice + off, len);
 		memcpy(sm + off, t->slice + off, len);
 		t->bytes_written += len;
-	} else if (r < 28) {	/* pwrite into the shared slice */
+	} else if (r < 28) { /* pwrite into the shared slice */
 		range(t, t->sllen, &off, &len);
 		fill(t, t->slice + off, len);
 		n = pwrite(sfd, t->slice + off, len, (off_t)(t->sloff + off));
 		if (n != (ssize_t)len)
 			fail(t, "pwrite shared", off, (int)n, 0);
 		t->bytes_written += len;
-	} else if (r < 38) {	/* pread the shared slice */
+	} else if (r < 38) { /* pread the shared slice */
 		range(t, t->sllen, &off, &len);
 		n = pread(sfd, t->buf, len, (off_t)(t->sloff + off));
 		if (n != (ssize_t)len)
@@ -144,11 +146,11 @@ static void one_op(struct thr *t)
 		else
 			check(t, "pread shared", t->buf, t->slice + off, len,
 			      t->sloff + off);
-	} else if (r < 45) {	/* load through the shared mapping */
+	} else if (r < 45) { /* load through the shared mapping */
 		range(t, t->sllen, &off, &len);
 		check(t, "mapped load shared", sm + off, t->slice + off, len,
 		      t->sloff + off);
-	} else if (r < 55) {	/* pwrite the private file (may extend) */
+	} else if (r < 55) { /* pwrite the private file (may extend) */
 		range(t, PRIVSZ, &off, &len);
 		fill(t, t->pmodel + off, len);
 		n = pwrite(t->pfd, t->pmodel + off, len, (off_t)off);
@@ -162,7 +164,7 @@ static void one_op(struct thr *t)
 		fill(t, t->pmodel + off, len);
 		memcpy(t->pmap + off, t->pmodel + off, len);
 		t->bytes_written += len;
-	} else if (r < 72) {	/* truncate the private file */
+	} else if (r < 72) { /* truncate the private file */
 		uint64_t ns = rnd(t) % (PRIVSZ + 1);
 
 		if (rnd(t) % 4 == 0)
@@ -172,7 +174,7 @@ static void one_op(struct thr *t)
 		if (ns < t->psize)
 			memset(t->pmodel + ns, 0, t->psize - ns);
 		t->psize = ns;
-	} else if (r < 80) {	/* read the private file, size included */
+	} else if (r < 80) { /* read the private file, size included */
 		struct stat st;
 
 		if (fstat(t->pfd, &st) || (uint64_t)st.st_size != t->psize)
@@ -208,7 +210,7 @@ static void one_op(struct thr *t)
 			fail(t, "MAP_PRIVATE leaked", 0, t->buf[0],
 			     t->pmodel[0]);
 		munmap(p, 4096);
-	} else {		/* a sync of one kind or another */
+	} else { /* a sync of one kind or another */
 		int k = (int)(rnd(t) % 5), e = 0;
 
 		switch (k) {
@@ -269,8 +271,8 @@ int main(int argc, char **argv)
 	unsigned long ops = 0, syncs = 0, chk = 0, wr = 0;
 
 	if (argc != 7) {
-		fprintf(stderr,
-			"usage: loadmix MNT EXPECT NTHREADS SECONDS PROGRESS SEED\n");
+		fprintf(stderr, "usage: loadmix MNT EXPECT NTHREADS SECONDS "
+				"PROGRESS SEED\n");
 		return 2;
 	}
 	mnt = argv[1];
@@ -316,8 +318,8 @@ int main(int argc, char **argv)
 			perror(path);
 			return 1;
 		}
-		t->pmap = mmap(NULL, PRIVSZ, PROT_READ | PROT_WRITE,
-			       MAP_SHARED, t->pfd, 0);
+		t->pmap = mmap(NULL, PRIVSZ, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       t->pfd, 0);
 		if (t->pmap == MAP_FAILED || !t->slice || !t->pmodel ||
 		    !t->buf) {
 			perror("setup");
@@ -346,7 +348,8 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (i = 0; i < nthr; i++)
 		pthread_join(th[i].tid, NULL);
-	/* Final: sync, check everything through pread, write the expectation. */
+	/* Final: sync, check everything through pread, write the expectation.
+	 */
 	whole = malloc(SHSZ);
 	for (i = 0; i < NSHARED; i++)
 		if (fsync(shfd[i])) {
@@ -397,7 +400,8 @@ int main(int argc, char **argv)
 	}
 	free(th);
 	free(whole);
-	printf("loadmix: %d threads, %d s, %lu ops, %lu syncs, %lu bytes written, %lu bytes checked: %s\n",
+	printf("loadmix: %d threads, %d s, %lu ops, %lu syncs, %lu bytes "
+	       "written, %lu bytes checked: %s\n",
 	       nthr, secs, ops, syncs, wr, chk, rc ? "FAIL" : "ok");
 	return rc;
 }
