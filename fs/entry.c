@@ -398,18 +398,50 @@ void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * mapping's own descriptor keep it): open files and mappings go on working,
  * and dirty data is still written back to it, as on ext4.
  */
+/*
+ * The last name of a regular file nobody has open (nor mapped: a mapping
+ * holds its open file) is gone: its cached dirty data can never be read
+ * again, so drop it now instead of writing it back.  ext4 frees the blocks
+ * at once; keeping the unlinked backing file open with data it cannot take
+ * (a full backing fs) would keep the space in use.
+ */
+static void discard_if_gone(struct fs_inode *inode)
+{
+	struct pc_mapping *m = fs_inode_mapping(inode);
+	struct stat st;
+	unsigned int nopen;
+
+	if (!m || fstat(inode->fd, &st) || st.st_nlink)
+		return;
+	pthread_mutex_lock(&inode->lock);
+	nopen = inode->nopen;
+	pthread_mutex_unlock(&inode->lock);
+	if (!nopen)
+		pc_truncate(m, 0);
+}
+
 int fs_do_unlink(struct fs *fs, fuse_ino_t parent, const char *name, bool dir)
 {
+	struct fs_inode *victim = NULL;
+	struct stat st;
 	int r;
 
 	r = fs_name_check(name);
 	if (r)
 		return r;
+	if (!dir && !fstatat(fs_inode_of(fs, parent)->fd, name, &st,
+			     AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode))
+		victim = fs_inode_find_get(fs, st.st_dev, st.st_ino);
 	fs_watch_own_name(fs, fs_inode_of(fs, parent), name);
 	fs_meta_op_begin(fs, NULL);
 	r = unlinkat(fs_inode_of(fs, parent)->fd, name,
 		     dir ? AT_REMOVEDIR : 0) ? -errno : 0;
 	fs_meta_op_end(fs, NULL);	/* the inode's ctime and nlink */
+	if (victim) {
+		if (!r)
+			discard_if_gone(victim);
+		fs_inode_put(fs, victim);
+	}
 	return r;
 }
 

@@ -305,6 +305,8 @@ void fs_inode_forget(struct fs *fs, struct fs_inode *inode, uint64_t n);
 /* Our reference: taken by open files and directory handles. */
 void fs_inode_get(struct fs *fs, struct fs_inode *inode);
 void fs_inode_put(struct fs *fs, struct fs_inode *inode);
+/* The hashed inode of (dev, ino) with a reference of ours, or NULL. */
+struct fs_inode *fs_inode_find_get(struct fs *fs, dev_t dev, ino_t ino);
 
 /*
  * fs_inode_reap - free zombies whose mapping has become clean (all of them,

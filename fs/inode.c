@@ -270,6 +270,18 @@ void fs_inode_forget(struct fs *fs, struct fs_inode *inode, uint64_t n)
 		inode_free(fs, inode);
 }
 
+struct fs_inode *fs_inode_find_get(struct fs *fs, dev_t dev, ino_t ino)
+{
+	struct fs_inode *inode;
+
+	pthread_mutex_lock(&fs->table_lock);
+	inode = table_find(fs, dev, ino);
+	if (inode)
+		inode->refcount++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return inode;
+}
+
 void fs_inode_get(struct fs *fs, struct fs_inode *inode)
 {
 	pthread_mutex_lock(&fs->table_lock);

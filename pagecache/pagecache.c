@@ -204,7 +204,8 @@ static void sieve_insert(struct pc_cache *c, struct pc_page *p)
 /*
  * Remove @p from its mapping's index; the caller holds m->lock and has
  * checked that the page is neither dirty, under write-back nor locked by
- * anybody else.  The page is not freed.
+ * anybody else.  The page is not freed, and stays on the SIEVE list: only
+ * the evictor, which holds cache->lock already, uses this directly.
  */
 static void page_remove_locked(struct pc_mapping *m, struct pc_page *p)
 {
@@ -214,6 +215,21 @@ static void page_remove_locked(struct pc_mapping *m, struct pc_page *p)
 	assert(gone == p);
 	assert(!(p->flags & (PG_DIRTY | PG_WRITEBACK | PG_UNSTABLE)));
 	m->nr_pages--;
+}
+
+/*
+ * Remove @p from its mapping's index *and* from the SIEVE list, before
+ * m->lock is dropped: a page that is out of the index but still on the
+ * list would be found by the evictor, removed a second time and freed
+ * twice (found by tests/reliability/load_64.sh).  Caller holds m->lock;
+ * the page is then the caller's to pc_page_free().
+ */
+static void page_detach_locked(struct pc_mapping *m, struct pc_page *p)
+{
+	page_remove_locked(m, p);
+	pthread_mutex_lock(&m->cache->lock);
+	sieve_unlink(m->cache, p);
+	pthread_mutex_unlock(&m->cache->lock);
 }
 
 /*
@@ -723,6 +739,7 @@ int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out)
 	m->writable = (fl & O_ACCMODE) == O_RDWR;
 	m->i_size = st.st_size;
 	m->backing_size = st.st_size;
+	m->max_checked = st.st_size;
 	atomic_fetch_add(&c->nr_mappings, 1);
 	*out = m;
 	return 0;
@@ -740,15 +757,26 @@ static void mapping_free(struct pc_mapping *m)
 	void *pp[64];
 	size_t n;
 
+	/*
+	 * Nobody holds a reference, but the evictor can still reach our
+	 * pages through the SIEVE list: take them off it under m->lock (the
+	 * evictor only try-locks it), so that it never touches this mapping
+	 * again.
+	 */
+	pthread_mutex_lock(&m->lock);
 	while ((n = pc_radix_gang(&m->pages, 0, pp, 64, -1))) {
 		for (size_t i = 0; i < n; i++) {
 			struct pc_page *p = pp[i];
 
 			p->flags = 0;
 			pc_radix_delete(&m->pages, p->index);
+			pthread_mutex_lock(&c->lock);
+			sieve_unlink(c, p);
+			pthread_mutex_unlock(&c->lock);
 			pc_page_free(c, p);
 		}
 	}
+	pthread_mutex_unlock(&m->lock);
 	close(m->fd);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wait);
@@ -1006,7 +1034,7 @@ again:
 
 		p->flags &= ~PG_LOCKED;
 		if (ret) {
-			page_remove_locked(m, p);
+			page_detach_locked(m, p);
 			pthread_mutex_unlock(&m->lock);
 			pc_page_free(c, p);
 			pthread_mutex_lock(&m->lock);
@@ -1123,6 +1151,19 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 			pthread_mutex_unlock(&m->lock);
 			return (ssize_t)len;
 		}
+	}
+	if (end > m->max_checked) {
+		/*
+		 * Past what the backing filesystem takes (ext4: 16 TiB with 4
+		 * KiB blocks) the write would fail only at write-back; fail it
+		 * now with EFBIG, as ext4 does.  lseek() beyond s_maxbytes is
+		 * EINVAL, and costs no I/O.
+		 */
+		if (lseek(m->fd, end - 1, SEEK_SET) < 0 && errno == EINVAL) {
+			pthread_mutex_unlock(&m->lock);
+			return -EFBIG;
+		}
+		m->max_checked = end;
 	}
 	if (m->wb_failing) {
 		/* Refuse to dirty more while write-back keeps failing. */
@@ -1296,7 +1337,7 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 				continue;
 			clear_state_locked(m, p, PG_DIRTY);
 			clear_state_locked(m, p, PG_UNSTABLE);
-			page_remove_locked(m, p);
+			page_detach_locked(m, p);
 			pthread_mutex_unlock(&m->lock);
 			pc_page_free(c, p);
 			pthread_mutex_lock(&m->lock);
@@ -1459,9 +1500,11 @@ int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
 
 void pc_writeback_start(struct pc_mapping *m)
 {
+	bool kick;
+
 	pthread_mutex_lock(&m->lock);
-	m->wb_kick = m->nr_dirty > 0;
+	kick = m->wb_kick = m->nr_dirty > 0;
 	pthread_mutex_unlock(&m->lock);
-	if (m->wb_kick)
+	if (kick)
 		pc_wb_kick(m->cache);
 }

@@ -107,6 +107,8 @@ struct pc_mapping {
 	bool writable;			/* lock */
 	off_t i_size;			/* lock: the logical size */
 	off_t backing_size;		/* lock: what the backing file holds */
+	off_t max_checked;		/* lock: the backing filesystem accepts
+					 * files this large (lseek probe) */
 	struct timespec mtime;		/* lock: logical mtime, 0 = none */
 	bool mtime_dirty;		/* lock: backing mtime not yet set */
 	unsigned long nr_pages;		/* lock */

@@ -44,7 +44,7 @@ static int ncases, ndiff, nknown;
  * fail every later check of the same mount.  With it they run unchanged.
  */
 static const char *const known_bugs[] = {
-	"pwrite at 16 TiB", /* accepted, EFBIG only at fsync */
+	NULL,	/* none open: "pwrite at 16 TiB" (EFBIG only at fsync) is fixed */
 };
 
 static int is_known(const char *name)
@@ -56,7 +56,7 @@ static int is_known(const char *name)
 	if (strict && *strict == '1')
 		return 0;
 	for (i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
-		if (!strcmp(name, known_bugs[i]))
+		if (known_bugs[i] && !strcmp(name, known_bugs[i]))
 			return 1;
 	return 0;
 }

@@ -19,12 +19,12 @@
 #               fails with ENOENT (as in a removed cwd on ext4), stat of the
 #               root works
 #   full        the backing dir is a 2 MiB tmpfs: writing 4 MiB gives ENOSPC
-#               at the latest from fsync(), and after an rm (a truncate to 0
-#               first, unless RELIABILITY_STRICT=1) the daemon writes again
+#               at the latest from fsync(), and after a plain rm the daemon
+#               writes again (the space came back)
 # After each case a file is written and read through the mount, and every
 # mount must unmount with the daemon's exit status 0.  Cases that show an
-# open daemon bug (docs/reliability.md) run only with RELIABILITY_STRICT=1,
-# which `make check-long` sets.
+# open daemon bug (docs/reliability.md) would run only with
+# RELIABILITY_STRICT=1, which `make check-long` sets; none is open now.
 . "${top_srcdir:-.}/tests/lib/mount.sh"
 t_require_fuse
 t_tmpdir
@@ -113,16 +113,9 @@ out=$("$MT" "$MP/fill" pwrite:0:4M:3 fsync 2>&1) &&
 	t_fail "full: 4 MiB on a 2 MiB tmpfs succeeded"
 case "$out" in *"No space left on device"*) ;; *) t_fail "full: got '$out', want ENOSPC" ;; esac
 echo "full: $out"
-if [ "${RELIABILITY_STRICT:-0}" = 1 ]; then
-	rm -f "$MP/fill"
-else
-	# Known bug (docs/reliability.md): after a plain rm the daemon keeps
-	# the unlinked backing file open with its unwritable dirty pages, so
-	# the space never comes back.  Truncating first drops them.
-	echo "KNOWN full: rm alone does not free the space; truncating first (RELIABILITY_STRICT=1 tries rm alone)"
-	"$MT" "$MP/fill" size:0 fsync || t_fail "full: truncate to 0 + fsync"
-	rm -f "$MP/fill"
-fi
+# rm alone must free the space, as on ext4: the daemon drops the dirty
+# pages of a file whose last name is gone and that nobody has open.
+rm -f "$MP/fill"
 "$MT" "$MP/after" pwrite:0:512K:4 fsync verify:0:512K:4 ||
 	t_fail "full: cannot write after freeing space"
 alive full
