@@ -287,6 +287,10 @@ static void io_prep_sqe(struct io_uring_sqe *sqe, struct pc_io *io,
 		io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
 		break;
 	}
+	/* Buffered writes to a local filesystem would only be tried inline
+	 * and then handed to io-wq anyway: go there at once. */
+	if (io->op == PC_IO_WRITE)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, io);
 }
 
