@@ -32,8 +32,9 @@ while [ $i -lt 10 ]; do
 	"$FSX" --seed $seed --ops "$OPS" --verbose --file fsx.one \
 		--dump-model "$T_TMP/model.one" "$M" ||
 		t_fail "mmapfs-fsx --seed $seed found a difference (above)"
+	# --sync-before-growth: see e2_fsx_short.sh (a kernel bug)
 	"$FSX" --seed $seed --procs "$PROCS" --ops $((OPS / PROCS)) \
-		--verbose --file fsx.procs --dump-model "$T_TMP/model.procs" \
+		--sync-before-growth --verbose --file fsx.procs --dump-model "$T_TMP/model.procs" \
 		"$M" ||
 		t_fail "mmapfs-fsx --seed $seed --procs $PROCS found a difference (above)"
 	t_umount "$M" || { cat "$T_LOG" >&2; t_fail "mmapfs did not exit cleanly"; }

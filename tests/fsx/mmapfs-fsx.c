@@ -138,6 +138,7 @@ struct fsx_opts {
 	bool verbose;
 	bool self_test_corrupt;
 	bool no_eof_stores;		/* diagnostic: no stores past EOF */
+	bool sync_before_growth;	/* work around the kernel's EOF race */
 	const char *dir;
 	const char *file;		/* name inside dir */
 	const char *dump_model;		/* where the final model goes */
@@ -386,10 +387,11 @@ static void __attribute__((noreturn)) fail_tail(struct fsx *f)
 	for (n = first; n && n <= last; n++)
 		print_rec(f, &f->log[n % LOG_DEPTH]);
 	fprintf(stderr, "replay: %s --seed %llu --ops %lu --maxlen %zu "
-		"--maxoplen %zu --check-every %lu%s%s%s%s DIR\n", PROG,
+		"--maxoplen %zu --check-every %lu%s%s%s%s%s DIR\n", PROG,
 		f->o->seed, f->o->nops, f->o->maxlen, f->o->maxoplen,
 		f->o->check_every, f->o->use_mmap ? "" : " --no-mmap",
 		f->o->no_eof_stores ? " --no-eof-stores" : "",
+		f->o->sync_before_growth ? " --sync-before-growth" : "",
 		f->o->nprocs > 1 ? " --procs N (not deterministic)" : "",
 		f->o->self_test_corrupt ? " --self-test-corrupt" : "");
 	exit(1);
@@ -780,6 +782,28 @@ static void op_read(struct fsx *f)
 	check_bytes(f, "pread", off, f->buf, f->good + off, want);
 }
 
+/*
+ * --sync-before-growth: write back the page that holds an unaligned EOF
+ * before a write(2) that grows the file.  The FUSE kernel (6.17 and later,
+ * iomap write-back) loses such a write's bytes in that page when another
+ * process makes it write the page back, dirty from mapped stores, while
+ * the write is in flight: write-back zeroes the page past the old i_size
+ * after write(2) copied its data there (docs/semantics.md, "known kernel
+ * bug").  A clean page is not written back, so the race cannot happen;
+ * only this process stores into the page that holds EOF (it owns the last
+ * region), so it stays clean until the write.
+ */
+static void clean_eof_page(struct fsx *f)
+{
+	off_t eof = fpos(f, f->size), pg = pg_down(eof);
+
+	if (!f->map || eof % (off_t)pgsz == 0)
+		return;
+	if (msync(f->map + pg, pgsz, MS_SYNC))
+		fail(f, "msync(MS_SYNC) of the page holding EOF: %s",
+		     strerror(errno));
+}
+
 static void op_write(struct fsx *f)
 {
 	struct op_rec *r = f->cur;
@@ -799,6 +823,8 @@ static void op_write(struct fsx *f)
 	r->off = off;
 	r->len = len;
 	fill_random(f, f->buf, len);
+	if (f->o->sync_before_growth && off + len > f->size)
+		clean_eof_page(f);
 	n = pwrite_full(f->fd, f->buf, len, fpos(f, off));
 	if (n < 0)
 		fail(f, "pwrite(0x%zx, %zu): %s", off, len, strerror((int)-n));
@@ -1411,6 +1437,11 @@ static void usage(FILE *out)
 "                     then fail (exit 1); exit 3 if it did not notice\n"
 "  --no-eof-stores    diagnostic only: no MAP_SHARED stores past EOF, to\n"
 "                     look past a known C2 failure (the tests never use it)\n"
+"  --sync-before-growth  msync(MS_SYNC) the page holding an unaligned EOF\n"
+"                     before each write(2) that grows the file: avoids a\n"
+"                     FUSE kernel bug that loses such writes when another\n"
+"                     process writes that page back at the same moment\n"
+"                     (docs/semantics.md); used with --procs\n"
 "  --verbose          progress every 10%%\n"
 "  --help\n");
 }
@@ -1467,6 +1498,7 @@ enum {
 	OPT_DUMP_MODEL,
 	OPT_SELF_TEST,
 	OPT_NO_EOF_STORES,
+	OPT_SYNC_BEFORE_GROWTH,
 	OPT_VERBOSE,
 	OPT_HELP,
 };
@@ -1483,6 +1515,7 @@ static const struct option long_opts[] = {
 	{ "dump-model",	required_argument, NULL, OPT_DUMP_MODEL },
 	{ "self-test-corrupt",	no_argument, NULL, OPT_SELF_TEST },
 	{ "no-eof-stores",	no_argument, NULL, OPT_NO_EOF_STORES },
+	{ "sync-before-growth",	no_argument, NULL, OPT_SYNC_BEFORE_GROWTH },
 	{ "verbose",		no_argument,	   NULL, OPT_VERBOSE },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -1541,6 +1574,9 @@ static int parse_args(int argc, char **argv, struct fsx_opts *o)
 			break;
 		case OPT_NO_EOF_STORES:
 			o->no_eof_stores = true;
+			break;
+		case OPT_SYNC_BEFORE_GROWTH:
+			o->sync_before_growth = true;
 			break;
 		case 'v':
 		case OPT_VERBOSE:
