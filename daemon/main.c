@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,24 +57,72 @@ struct daemon {
  * (open_tree), so the mount itself is never busy because of us and a
  * concurrent umount cannot fail with EBUSY; without the privilege for that,
  * on the mount itself, closed at once.
+ *
+ * Opening it sends an OPENDIR that only our workers can answer, and a
+ * thread waiting for a FUSE answer cannot be killed.  Were this thread of
+ * the daemon to wait so when the daemon is SIGKILLed, the daemon could
+ * never finish dying: its /dev/fuse descriptor would stay open, the
+ * connection would never be aborted, and every process on the mount would
+ * hang (docs/reliability.md, finding 6).  So the calls on the mount are
+ * made by a short-lived child sharing our memory (CLONE_VM | CLONE_VFORK:
+ * no copy of the cache, as posix_spawn does) that first closes its copy of
+ * every descriptor: if we die, /dev/fuse closes with us, the kernel aborts
+ * the connection, the child's request fails and the child exits.  The
+ * child uses only system calls; this thread sleeps until it exits.
  */
-static int sync_mount(const char *mnt)
-{
-	int tree, fd, r = 0;
+struct sync_child {
+	const char *mnt;
+};
 
-	tree = open_tree(AT_FDCWD, mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+static int sync_child_main(void *arg)
+{
+	const struct sync_child *c = arg;
+	int tree, fd;
+
+	close_range(3, ~0U, 0);
+	tree = open_tree(AT_FDCWD, c->mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree >= 0) {
 		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		close(tree);
 	} else {
-		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = open(c->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return -errno;
+		_exit(errno & 0xff);
 	if (syncfs(fd))
+		_exit(errno & 0xff);
+	_exit(0);
+}
+
+#define SYNC_CHILD_STACK	(64 * 1024)
+
+static int sync_mount(const char *mnt)
+{
+	struct sync_child c = { .mnt = mnt };
+	char *stack = malloc(SYNC_CHILD_STACK);
+	int status, r;
+	pid_t pid;
+
+	if (!stack)
+		return -ENOMEM;
+	pid = clone(sync_child_main, stack + SYNC_CHILD_STACK,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	if (pid < 0) {
 		r = -errno;
-	close(fd);
-	return r;
+		free(stack);
+		return r;
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			r = -errno;
+			free(stack);
+			return r;
+		}
+	}
+	free(stack);
+	if (WIFEXITED(status))
+		return -WEXITSTATUS(status);
+	return -EINTR;
 }
 
 /* ---- the mapped-flush thread -------------------------------------------- */
