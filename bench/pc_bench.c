@@ -9,7 +9,11 @@
  * turn, REPS times (default 3), and the median is reported:
  *
  *   pwrite    pwrite() of each chunk, then fdatasync(): the kernel's page
- *             cache and write-back, the reference.
+ *             cache and write-back, the reference.  The chunk is one hot
+ *             1 MiB buffer (it stays in the CPU cache).
+ *   pwrite-held  the same from WRITE_MIB MiB of distinct memory: the fair
+ *             reference for write-back of a dirty cache holding WRITE_MIB
+ *             (the issue's "plain pwritev of the same data").
  *   pc        pc_write() of each chunk into one mapping, then
  *             pc_write_and_wait(datasync): the cache with pc_config_default()
  *             (cache_size = min(1 GiB, RAM/8), dirty_bytes = cache_size/4):
@@ -18,6 +22,10 @@
  *   pc-roomy  the same with cache_size = 2 * WRITE_MIB and dirty_bytes =
  *             WRITE_MIB, so nothing is throttled and pc_write_and_wait does
  *             all the write-back: the cost of the io_uring write path alone.
+ *   held      as pc-roomy with write-back held off (dirty_expire_ms one
+ *             hour): the whole cache is dirty when pc_write_and_wait
+ *             starts, and only that call is timed (writeback_only): write-
+ *             back of a held dirty cache, to compare with pwrite-held.
  *
  * Each timing starts before the first write and stops when the data is
  * durable; creating the cache and opening the file are not timed.  The
@@ -119,9 +127,14 @@ static int open_new(const char *path)
 
 /* ---- Write + write-back ------------------------------------------------- */
 
-/* Seconds to pwrite @mib chunks and fdatasync, or a negative -errno. */
+/*
+ * Seconds to pwrite @mib chunks and fdatasync, or a negative -errno.  Chunk
+ * i comes from @buf + i * @stride: stride 0 writes one hot 1 MiB buffer
+ * again and again, stride CHUNK writes @mib MiB of distinct memory - the
+ * fair reference for writing back a dirty cache that holds that much.
+ */
 static double run_pwrite(const char *path, const unsigned char *buf,
-			 unsigned long mib)
+			 size_t stride, unsigned long mib)
 {
 	uint64_t t0, t1;
 	unsigned long i;
@@ -132,7 +145,8 @@ static double run_pwrite(const char *path, const unsigned char *buf,
 	sync();
 	t0 = now_ns();
 	for (i = 0; i < mib; i++) {
-		if (pwrite(fd, buf, CHUNK, (off_t)i * CHUNK) != CHUNK) {
+		if (pwrite(fd, buf + i * stride, CHUNK, (off_t)i * CHUNK) !=
+		    CHUNK) {
 			perror("pc_bench: pwrite");
 			close(fd);
 			return -EIO;
@@ -221,17 +235,24 @@ out_cache:
 static int bench_write(const struct opts *o, const char *path)
 {
 	double t_pw[MAX_REPS], t_pc[MAX_REPS], t_roomy[MAX_REPS];
-	double t_wb[MAX_REPS], t_held[MAX_REPS], unused;
+	double t_wb[MAX_REPS], t_held[MAX_REPS], t_pwbig[MAX_REPS], unused;
 	struct pc_config def, roomy, held;
-	unsigned char *buf;
+	unsigned char *buf, *big;
+	unsigned long i;
 	bool uring = false;
 	unsigned int r;
 	double mib = (double)o->write_mib;
 
 	buf = malloc(CHUNK);
-	if (!buf)
+	big = malloc(o->write_mib * CHUNK);
+	if (!buf || !big) {
+		free(buf);
+		free(big);
 		return -ENOMEM;
+	}
 	fill_chunk(buf);
+	for (i = 0; i < o->write_mib; i++)
+		memcpy(big + i * CHUNK, buf, CHUNK);
 	pc_config_default(&def);
 	roomy = def;
 	roomy.cache_size = 2 * o->write_mib * CHUNK;
@@ -246,7 +267,9 @@ static int bench_write(const struct opts *o, const char *path)
 	for (r = 0; r < o->reps; r++) {
 		fprintf(stderr, "pc_bench: write %lu MiB, rep %u/%u\n",
 			o->write_mib, r + 1, o->reps);
-		t_pw[r] = run_pwrite(path, buf, o->write_mib);
+		t_pw[r] = run_pwrite(path, buf, 0, o->write_mib);
+		t_pwbig[r] = t_pw[r] < 0 ? -1 :
+			     run_pwrite(path, big, CHUNK, o->write_mib);
 		t_pc[r] = t_pw[r] < 0 ? -1 :
 			  run_pc(path, buf, o->write_mib, &def, &uring,
 				 &unused);
@@ -256,13 +279,15 @@ static int bench_write(const struct opts *o, const char *path)
 		t_held[r] = t_roomy[r] < 0 ? -1 :
 			    run_pc(path, buf, o->write_mib, &held, &uring,
 				   &t_wb[r]);
-		if (t_pw[r] < 0 || t_pc[r] < 0 || t_roomy[r] < 0 ||
-		    t_held[r] < 0) {
+		if (t_pw[r] < 0 || t_pwbig[r] < 0 || t_pc[r] < 0 ||
+		    t_roomy[r] < 0 || t_held[r] < 0) {
 			free(buf);
+			free(big);
 			return -EIO;
 		}
 	}
 	free(buf);
+	free(big);
 
 	printf("\"write\": {\"mib\": %lu, \"reps\": %u, \"uring\": %s, "
 	       "\"default_cache_size\": %zu, \"default_dirty_bytes\": %zu, "
@@ -273,6 +298,9 @@ static int bench_write(const struct opts *o, const char *path)
 	printf("\"pwrite_s\": [");
 	for (r = 0; r < o->reps; r++)
 		printf("%s%.4f", r ? ", " : "", t_pw[r]);
+	printf("], \"pwrite_held_s\": [");
+	for (r = 0; r < o->reps; r++)
+		printf("%s%.4f", r ? ", " : "", t_pwbig[r]);
 	printf("], \"pc_s\": [");
 	for (r = 0; r < o->reps; r++)
 		printf("%s%.4f", r ? ", " : "", t_pc[r]);
@@ -282,9 +310,11 @@ static int bench_write(const struct opts *o, const char *path)
 	printf("], \"writeback_only_s\": [");
 	for (r = 0; r < o->reps; r++)
 		printf("%s%.4f", r ? ", " : "", t_wb[r]);
-	printf("], \"pwrite_mib_s\": %.1f, \"pc_mib_s\": %.1f, "
+	printf("], \"pwrite_mib_s\": %.1f, \"pwrite_held_mib_s\": %.1f, "
+	       "\"pc_mib_s\": %.1f, "
 	       "\"pc_roomy_mib_s\": %.1f, \"writeback_only_mib_s\": %.1f}",
-	       mib / median(t_pw, o->reps), mib / median(t_pc, o->reps),
+	       mib / median(t_pw, o->reps), mib / median(t_pwbig, o->reps),
+	       mib / median(t_pc, o->reps),
 	       mib / median(t_roomy, o->reps), mib / median(t_wb, o->reps));
 	return 0;
 }
