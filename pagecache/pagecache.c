@@ -1216,7 +1216,9 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 					break;
 				}
 				m->nr_pages++;
-				memset(p->data, 0, ps);
+				/* a whole page is overwritten just below */
+				if (n != ps)
+					memset(p->data, 0, ps);
 				p->flags = PG_UPTODATE;
 			} else {
 				ret = fill_pages_locked(m, idx, 1);
