@@ -239,4 +239,10 @@ void daemon_stats_stop(struct daemon_stats_server *s);
 /* daemon_stats_log - the counters to the log at level info (SIGUSR1). */
 void daemon_stats_log(struct pc_cache *cache, const char *mnt);
 
+#ifdef PC_FAULT_INJECTION
+/* daemon_fault_apply - the test daemon's faults from $MMAPFS_FAULT_FILE
+ * (fault.c, only in tests/reliability/mmapfs-fi). */
+void daemon_fault_apply(struct pc_cache *cache);
+#endif
+
 #endif /* MMAPFS_DAEMON_H */

@@ -214,6 +214,9 @@ static void *signal_main(void *arg)
 			return NULL;
 		if (sig == SIGUSR1) {
 			/* from outside: main() sets stopping before its own */
+#ifdef PC_FAULT_INJECTION
+			daemon_fault_apply(d->cache);	/* test daemon only */
+#endif
 			daemon_stats_log(d->cache, d->cfg.mountpoint_real);
 			continue;
 		}
