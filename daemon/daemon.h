@@ -30,9 +30,12 @@
  *                   (after setting stopping).
  *   stats thread    answers mmapfs-stat on the statistics socket
  *                   (stats_server.c).
- *   flush thread    every mapped_flush_ms, syncfs() of the mount: pulls pages
+ *   flush thread    every mapped_flush_ms, syncfs() of the mount (from a
+ *                   short-lived child, see sync_mount): pulls pages
  *                   dirtied through mappings out of the kernel, which would
- *                   otherwise keep them up to 30 s (SEMANTICS B3).
+ *                   otherwise keep them up to 30 s (SEMANTICS B3).  Once a
+ *                   second it also checks that the backing directory is
+ *                   still where it was mounted from, and logs once if not.
  */
 #ifndef MMAPFS_DAEMON_H
 #define MMAPFS_DAEMON_H

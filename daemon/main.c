@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -39,6 +40,10 @@ struct daemon {
 	pthread_t flush_thread;
 	bool flush_running;
 	struct daemon_stats_server *stats;	/* NULL: not serving */
+
+	dev_t backing_dev;		/* the backing directory we mounted */
+	ino_t backing_ino;
+	bool backing_moved_logged;	/* flush thread only */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* wakes the flush thread */
@@ -127,10 +132,40 @@ static int sync_mount(const char *mnt)
 
 /* ---- the mapped-flush thread -------------------------------------------- */
 
+/*
+ * The backing directory is served through the descriptor opened at mount
+ * time, so a directory renamed, replaced or deleted behind our back keeps
+ * being served (as a process's working directory would be) - and nothing
+ * else tells the operator.  Checked once a pass: log it once.
+ */
+static void backing_check(struct daemon *d)
+{
+	struct stat st;
+
+	/* Under the mount point, the path would lead through our own mount:
+	 * no call on it from our threads (see sync_mount). */
+	if (d->backing_moved_logged ||
+	    daemon_path_inside(d->cfg.backing_real, d->cfg.mountpoint_real))
+		return;
+	if (stat(d->cfg.backing_real, &st) == 0 &&
+	    st.st_dev == d->backing_dev && st.st_ino == d->backing_ino)
+		return;
+	d->backing_moved_logged = true;
+	daemon_log(LOG_WARNING,
+		   "the backing directory '%s' was moved, replaced or deleted while mounted: '%s' keeps serving the directory it mounted, wherever it is now; unmount and mount again to serve what is at '%s' now",
+		   d->cfg.backing_real, d->cfg.mountpoint_real,
+		   d->cfg.backing_real);
+}
+
+/* Period of the flush thread when mapped_flush_ms is off: only the check. */
+#define BACKING_CHECK_MS	1000
+
 static void *flush_main(void *arg)
 {
 	struct daemon *d = arg;
-	unsigned int ms = d->cfg.mapped_flush_ms;
+	unsigned int ms = d->cfg.mapped_flush_ms ? d->cfg.mapped_flush_ms
+						 : BACKING_CHECK_MS;
+	uint64_t last_check = 0, now;
 	struct timespec t;
 	int r;
 
@@ -147,10 +182,20 @@ static void *flush_main(void *arg)
 		if (d->flush_stop)
 			break;
 		pthread_mutex_unlock(&d->lock);
-		r = sync_mount(d->cfg.mountpoint_real);
-		if (r)
-			daemon_log(LOG_DEBUG, "periodic syncfs of '%s': %s",
-				   d->cfg.mountpoint_real, strerror(-r));
+		if (d->cfg.mapped_flush_ms) {
+			r = sync_mount(d->cfg.mountpoint_real);
+			if (r)
+				daemon_log(LOG_DEBUG,
+					   "periodic syncfs of '%s': %s",
+					   d->cfg.mountpoint_real,
+					   strerror(-r));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+		if (now - last_check >= BACKING_CHECK_MS) {
+			last_check = now;
+			backing_check(d);
+		}
 		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -159,10 +204,13 @@ static void *flush_main(void *arg)
 
 static int flush_start(struct daemon *d)
 {
+	struct stat st;
 	int r;
 
-	if (!d->cfg.mapped_flush_ms)
-		return 0;
+	if (stat(d->cfg.backing_real, &st))
+		return -errno;
+	d->backing_dev = st.st_dev;
+	d->backing_ino = st.st_ino;
 	r = pthread_create(&d->flush_thread, NULL, flush_main, d);
 	if (r)
 		return -r;

@@ -104,6 +104,28 @@ exec 3<&-
 t_umount "$MP" || t_fail "deleted: daemon exit status not 0 at unmount"
 echo "deleted: ENOENT at create, open file still readable: ok"
 
+# -- backing directory replaced while mounted: the mount keeps serving the
+# directory it mounted (as a working directory would stay), and the daemon
+# tells the operator once.
+mkdir -p "$T_TMP/rep"
+echo first >"$T_TMP/rep/f"
+t_mount "$T_TMP/rep" "$MP"
+mv "$T_TMP/rep" "$T_TMP/rep.old"
+mkdir "$T_TMP/rep"
+echo second >"$T_TMP/rep/f"
+[ "$(cat "$MP/f")" = first ] || t_fail "replaced: the mount no longer serves the mounted directory"
+echo new >"$MP/new"
+[ -f "$T_TMP/rep.old/new" ] || t_fail "replaced: a file created through the mount is not in the mounted directory"
+[ ! -e "$T_TMP/rep/new" ] || t_fail "replaced: a file created through the mount went to the new directory"
+i=0
+until grep -q "backing directory '$T_TMP/rep' was moved, replaced or deleted" "$T_LOG"; do
+	i=$((i + 1)); [ $i -gt 50 ] && t_fail "replaced: no log line for the operator within 5 s"
+	sleep 0.1
+done
+alive replaced
+done_mount replaced
+echo "replaced: the mounted directory is still served, one log line: ok"
+
 # -- backing filesystem full
 mkdir -p "$T_TMP/small"
 mount -t tmpfs -o size=2M tmpfs "$T_TMP/small" || t_fail "tmpfs"
