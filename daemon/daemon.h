@@ -62,7 +62,7 @@ struct daemon_config {
 	char *mountpoint_real;		/* the same for the mount point */
 
 	struct pc_config pc;		/* cache_size, dirty_*, no_uring */
-	unsigned int mapped_flush_ms;	/* 0: no flush thread */
+	unsigned int mapped_flush_ms;	/* 0: the flush thread only checks */
 	double attr_timeout;		/* seconds */
 	double entry_timeout;		/* seconds */
 	unsigned int max_threads;	/* FUSE worker threads */
