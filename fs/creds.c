@@ -18,6 +18,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,4 +60,45 @@ void fs_creds_pop(struct fs *fs)
 	syscall(SYS_setfsuid, fs->euid);
 	syscall(SYS_setfsgid, fs->egid);
 	syscall(SYS_setgroups, (size_t)fs->ngroups, fs->groups);
+}
+
+/*
+ * The kernel's capable(@cap) for the caller of @req, as the daemon can tell
+ * it: bit @cap of CapEff in /proc/PID/status, counted only when the caller
+ * is in our user namespace (capable() asks about the initial one, and
+ * CapEff is relative to the task's own).  Without a readable status (the
+ * caller is gone, PID 0 from another pid namespace) it falls back to
+ * "uid 0".  Used where a backing filesystem's answer depends on the
+ * caller's capability and the kernel's FUSE client does not check it
+ * itself (listxattr of trusted.* names).
+ */
+bool fs_caller_capable(fuse_req_t req, int cap)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char path[64], line[256];
+	struct stat ours, theirs;
+	unsigned long long eff;
+	bool found = false;
+	FILE *f;
+
+	if (ctx->pid <= 0)
+		return ctx->uid == 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)ctx->pid);
+	if (stat(path, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+	    (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ctx->uid == 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return ctx->uid == 0;
+	return (eff >> cap) & 1;
 }

@@ -477,6 +477,13 @@ void fs_creds_of(fuse_req_t req, struct fs_creds *cr);
 bool fs_creds_push(struct fs *fs, const struct fs_creds *cr);
 void fs_creds_pop(struct fs *fs);
 
+/*
+ * fs_caller_capable - whether the caller of @req has capability @cap
+ * (CAP_SYS_ADMIN, ...) in our user namespace, from /proc/PID/status;
+ * uid 0 when that cannot be read.
+ */
+bool fs_caller_capable(fuse_req_t req, int cap);
+
 /* ---- entry.c / file.c / dir.c: the work behind each handler ------------- */
 
 void fs_entry_init(struct fs *fs, struct fuse_entry_param *e);
