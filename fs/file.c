@@ -324,7 +324,12 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	if (r)
 		return r;
 	if (fi->flags & O_TRUNC) {
-		/* atomic O_TRUNC: the kernel drops its pages after our reply */
+		/*
+		 * Only a CREATE that found the file can carry O_TRUNC: without
+		 * ATOMIC_O_TRUNC (fs.c) the kernel strips it from OPEN and
+		 * truncates with a SETATTR.  The kernel drops its pages after
+		 * our reply.
+		 */
 		fs_eof_guard_set(inode, pc_size(m), 0);
 		r = pc_truncate(m, 0);
 		if (r)

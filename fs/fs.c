@@ -38,7 +38,19 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		 conn->proto_major, conn->proto_minor, conn->capable,
 		 conn->want);
 
+	/*
+	 * No ATOMIC_O_TRUNC: with it the kernel takes our OPEN as the whole
+	 * truncation and skips the SETATTR of open(O_TRUNC) - and with that
+	 * SETATTR the clearing of set-user-ID and set-group-ID bits it asked
+	 * for (fuse_do_setattr returns early on ATTR_OPEN).  ext4 clears them
+	 * when a user without CAP_FSETID opens a set-id file with O_TRUNC.
+	 * Without it the kernel strips O_TRUNC from OPEN and sends
+	 * SETATTR(size 0, mode) itself, deciding the bits as for truncate(2).
+	 * Found by tests/ops/security.sh; regression test
+	 * tests/ops/security_otrunc_setid.sh.
+	 */
 	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_WRITEBACK_CACHE |
+			FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_SPLICE_READ |
 			FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	if (!(conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)) {
