@@ -18,7 +18,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@ void fs_creds_of(fuse_req_t req, struct fs_creds *cr)
 	if (n > (int)(sizeof(cr->groups) / sizeof(cr->groups[0])))
 		n = sizeof(cr->groups) / sizeof(cr->groups[0]);
 	cr->ngroups = n < 0 ? -1 : n;
+	cr->umask = ctx->umask & 0777;
 }
 
 bool fs_creds_push(struct fs *fs, const struct fs_creds *cr)
@@ -101,4 +104,35 @@ bool fs_caller_capable(fuse_req_t req, int cap)
 	if (!found)
 		return ctx->uid == 0;
 	return (eff >> cap) & 1;
+}
+
+/*
+ * umask is a property of the fs_struct, shared by all our threads; a
+ * thread that creates for callers takes a private copy once (the daemon's
+ * own umask is 0, fs.c, and stays 0 between creations).
+ */
+static __thread int umask_private;	/* 0 not tried, 1 private, -1 failed */
+
+bool fs_umask_push(struct fs *fs, const struct fs_creds *cr, mode_t *mode)
+{
+	if (!cr || !atomic_load_explicit(&fs->dont_mask, memory_order_relaxed))
+		return false;
+	if (!umask_private) {
+		umask_private = unshare(CLONE_FS) ? -1 : 1;
+		if (umask_private < 0)
+			fuse_log(FUSE_LOG_WARNING,
+				 "mmapfs: unshare(CLONE_FS): %s: umask applied by the daemon, ignoring default ACLs\n",
+				 strerror(errno));
+	}
+	if (umask_private < 0) {
+		*mode &= ~cr->umask;
+		return false;
+	}
+	umask(cr->umask);
+	return true;
+}
+
+void fs_umask_pop(void)
+{
+	umask(0);
 }

@@ -284,7 +284,7 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 		struct fuse_entry_param *e)
 {
 	struct fs_inode *dir = fs_inode_of(fs, parent);
-	bool switched;
+	bool switched, masked = false;
 	int r = 0;
 
 	r = fs_name_check(name);
@@ -293,6 +293,8 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
 	fs_watch_own_name(fs, dir, name);
+	if (!link)
+		masked = fs_umask_push(fs, cr, &mode);
 	switched = fs_creds_push(fs, cr);
 	if (link)
 		r = symlinkat(link, dir->fd, name);
@@ -304,6 +306,8 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 		r = -errno;
 	if (switched)
 		fs_creds_pop(fs);
+	if (masked)
+		fs_umask_pop();
 	if (r)
 		return r;
 	return fs_do_lookup(fs, parent, name, e);
@@ -555,6 +559,15 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			return fs_reply_err(req, -ENOMEM);
 	}
 	n = getxattr(path, name, value, size);
+	/*
+	 * The kernel asks for the ACL of every file it checks (POSIX_ACL,
+	 * fs.c) and takes any error but ENODATA for a failed permission
+	 * check: a backing filesystem without ACLs has none to report.
+	 */
+	if (n == -1 && errno == EOPNOTSUPP &&
+	    (!strcmp(name, "system.posix_acl_access") ||
+	     !strcmp(name, "system.posix_acl_default")))
+		errno = ENODATA;
 	if (n == -1)
 		fs_reply_err(req, -errno);
 	else if (size)

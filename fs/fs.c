@@ -64,6 +64,30 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		 */
 	}
 	conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+	/*
+	 * POSIX ACLs: without this capability the kernel stores and returns
+	 * system.posix_acl_* through us but checks permissions against the
+	 * mode bits alone (fuse_get_inode_acl returns no ACL), so an ACL entry
+	 * that denies a named user what "other" allows was ignored on the
+	 * mount, and one that grants was too.  With it the kernel checks the
+	 * backing file's ACL (fetched with GETXATTR, cached) as ext4 does;
+	 * the backing filesystem itself keeps ACL and mode in step on chmod
+	 * and inherits default ACLs.  Found by tests/ops/security.sh;
+	 * regression test tests/ops/security_posix_acl.sh.
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL;
+		/*
+		 * ... and the umask: ext4 ignores it under a default ACL.  The
+		 * kernel would apply it before sending us the mode; with
+		 * DONT_MASK it sends it apart and each creation makes it the
+		 * creating thread's umask (fs_umask_push), so that the backing
+		 * filesystem decides as for the caller.
+		 */
+		conn->want |= FUSE_CAP_DONT_MASK;
+		atomic_store(&fs->dont_mask, true);
+	}
 	conn->max_background = 64;
 	conn->max_write = FS_MAX_IO;
 
