@@ -183,6 +183,8 @@ def setup_a():
     put(p("a", "sub", "f"), b"in A's sub\n", 0o644)
     os.mkdir(p("a", "open"), 0o777)        # no sticky bit
     put(p("a", "open", "victim"), b"A's file in an open dir\n", 0o644)
+    os.mkdir(p("a", "open", "adir"), 0o755)     # A's dir in a 0777 dir
+    os.mkdir(p("a", "open", "adir2"), 0o755)
     put(p("closed", "f"), b"closed\n", 0o644)
     put(p("wonly", "f"), b"write-only dir\n", 0o666)
     put(p("tmp", "a-file"), b"A's file in /tmp\n", 0o666)
@@ -397,6 +399,18 @@ def run(role):
     t("unlink A's file in an open dir", lambda: os.unlink(p("a", "open", "victim")))
     t("recreate it", lambda: put(p("a", "open", "victim"), role.encode(), 0o644))
     t("open victim owner", lambda: owner_of(p("a", "open", "victim")))
+    # Moving A's directory to another parent rewrites its "..": that needs
+    # write permission on the directory itself, not only on both parents.
+    t("move A's dir to own dir", lambda: os.rename(p("a", "open", "adir"), p("b", role + "-adir")))
+    t("move A's dir within its parent", lambda: os.rename(p("a", "open", "adir"),
+                                                          p("a", "open", role + "-adir")))
+    t("move it back", lambda: os.rename(p("a", "open", role + "-adir"), p("a", "open", "adir")))
+    t("rmdir A's empty dir in an open dir", lambda: os.rmdir(p("a", "open", "adir2")))
+    t("move own dir into A's open dir", lambda: (os.mkdir(p("b", role + "-mv")),
+                                                 os.rename(p("b", role + "-mv"),
+                                                           p("a", "open", role + "-mv")))[1])
+    t("move own dir over A's dir", lambda: os.rename(p("a", "open", role + "-mv"),
+                                                    p("a", "open", "adir")))
     t("create in shared setgid dir", lambda: put(p("shared", role + "-f"), b"x", 0o2755))
     t("its owner", lambda: owner_of(p("shared", role + "-f")))
     t("mkdir in shared setgid dir", lambda: os.mkdir(p("shared", role + "-d"), 0o777))
