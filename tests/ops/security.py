@@ -13,6 +13,8 @@
 #                                 symlink target and xattrs (no times)
 #   security.py race ROOT SECS    as B: renames directories under a walker
 #                                 that opens relative to them (the jail)
+#   security.py renamer DIR SECS  as root: the same renames in the backing
+#                                 dir (DIR = its b/race), during the race
 #   security.py watch OUT PATH... as root: inotify on each PATH, events to OUT
 #
 # security.sh runs the same sequence on a plain directory of the backing
@@ -545,11 +547,26 @@ def state():
 
 # --------------------------------------------------------------- race
 
+def flip(base, end):
+    """Rename base/d to base/p/q/r/d and back until time end; the count."""
+    spots = (os.path.join(base, "d"), os.path.join(base, "p", "q", "r", "d"))
+    i = n = 0
+    while time.monotonic() < end:
+        try:
+            os.rename(spots[i % 2], spots[(i + 1) % 2])
+            n += 1
+        except OSError:
+            pass
+        i += 1
+    return n
+
+
 def race(secs):
     """Rename a directory back and forth between depths 1 and 4 while a
     walker opens relative to a descriptor inside it: every "../" chain must
     be resolved by the kernel on the mount (ending in the mount point's
-    parent and above), never by the daemon in the backing directory."""
+    parent and above), never by the daemon in the backing directory.
+    security.sh runs "renamer" on the backing dir at the same time."""
     base = p("b", "race")
     os.makedirs(os.path.join(base, "d", "e", "f"))
     os.makedirs(os.path.join(base, "p", "q", "r"))
@@ -559,14 +576,8 @@ def race(secs):
     end = time.monotonic() + secs
     pid = os.fork()
     if pid == 0:
-        i = 0
         try:
-            while time.monotonic() < end:
-                try:
-                    os.rename(spots[i % 2], spots[(i + 1) % 2])
-                    i += 1
-                except OSError:
-                    pass
+            flip(base, end)
         finally:
             os._exit(0)
     seen = {}
@@ -644,6 +655,10 @@ def main():
         ALIAS = os.path.abspath(sys.argv[3])
     if cmd == "race":
         return race(float(sys.argv[3]))
+    if cmd == "renamer":
+        n = flip(ROOT, time.monotonic() + float(sys.argv[3]))
+        out("renamer: %d renames in the backing dir" % n)
+        return 0
     return {"setup-root": setup_root, "setup-a": setup_a,
             "setup-fix": setup_fix, "state": state}[cmd]()
 

@@ -31,7 +31,8 @@
 # backing dir could reach the canary.  An inotify watch on T_TMP/b and the
 # canary, and the canary's times, content and mode, must show that nothing
 # reached it, also during a race where B renames a directory between depths
-# 1 and 4 while a walker opens "../"-chains relative to a descriptor in it.
+# 1 and 4 while a walker opens "../"-chains relative to a descriptor in it,
+# and root does the same renames in the backing dir behind the mount.
 #
 # SECURITY_RACE_SECS (default 4) sets the length of the race;
 # SECURITY_KEEP=DIR keeps the outputs there; SECURITY_STRICT=1 fails on the
@@ -138,8 +139,20 @@ nattempts=$(cat "$T/ref.B" "$T/ref.C" | wc -l)
 # The race, on the mount (and on the reference, where it must hold too).
 secs=${SECURITY_RACE_SECS:-4}
 r_timeout 60 $AS_B $SECPY race "$REF" 1 >"$T/race.ref" || t_fail "race on the reference: $(cat "$T/race.ref")"
-r_timeout 60 $AS_B $SECPY race "$M" "$secs" >"$T/race.mnt" || t_fail "race on the mount: $(cat "$T/race.mnt")"
-echo "$R_SCRIPT: mount $(cat "$T/race.mnt")" >&2
+# On the mount, root renames the same directories in the backing dir at the
+# same time: the daemon's inodes and the kernel's names go stale under the
+# walker (the watcher expires them).
+r_timeout 60 $AS_B $SECPY race "$M" "$secs" >"$T/race.mnt" &
+race_pid=$!
+i=0
+until [ -d "$B/b/race/p/q/r" ]; do
+	i=$((i + 1)); [ $i -gt 200 ] && t_fail "the race did not start"
+	sleep 0.02
+done
+r_timeout 60 $SECPY renamer "$B/b/race" "$secs" >"$T/renamer.out" ||
+	t_fail "renamer in the backing dir"
+wait "$race_pid" || t_fail "race on the mount: $(cat "$T/race.mnt")"
+echo "$R_SCRIPT: mount $(cat "$T/race.mnt"); $(cat "$T/renamer.out")" >&2
 
 r_finish
 [ -n "${SECURITY_KEEP:-}" ] && mkdir -p "$SECURITY_KEEP" && cp "$T"/ref.* "$T"/mnt.* "$T"/race.* "$SECURITY_KEEP"/
