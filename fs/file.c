@@ -324,7 +324,12 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	if (r)
 		return r;
 	if (fi->flags & O_TRUNC) {
-		/* atomic O_TRUNC: the kernel drops its pages after our reply */
+		/*
+		 * Only a CREATE that found the file can carry O_TRUNC: without
+		 * ATOMIC_O_TRUNC (fs.c) the kernel strips it from OPEN and
+		 * truncates with a SETATTR.  The kernel drops its pages after
+		 * our reply.
+		 */
 		fs_eof_guard_set(inode, pc_size(m), 0);
 		r = pc_truncate(m, 0);
 		if (r)
@@ -409,15 +414,18 @@ static int create_open(struct fs *fs, const struct fs_creds *cr,
 	char path[FS_PROC_PATH_MAX];
 	bool excl = flags & O_EXCL;
 	struct stat st;
-	bool switched;
+	bool switched, masked;
 	int fd, pfd, r;
 
 	flags = (flags & ~FS_FH_DROP_FLAGS) | O_CLOEXEC | O_NOFOLLOW;
+	masked = fs_umask_push(fs, cr, &mode);
 	switched = fs_creds_push(fs, cr);
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode & 07777);
 	r = fd == -1 ? -errno : 0;
 	if (switched)
 		fs_creds_pop(fs);
+	if (masked)
+		fs_umask_pop();
 	if (r != -EEXIST || excl)
 		return r ? r : fd;
 

@@ -38,7 +38,19 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		 conn->proto_major, conn->proto_minor, conn->capable,
 		 conn->want);
 
+	/*
+	 * No ATOMIC_O_TRUNC: with it the kernel takes our OPEN as the whole
+	 * truncation and skips the SETATTR of open(O_TRUNC) - and with that
+	 * SETATTR the clearing of set-user-ID and set-group-ID bits it asked
+	 * for (fuse_do_setattr returns early on ATTR_OPEN).  ext4 clears them
+	 * when a user without CAP_FSETID opens a set-id file with O_TRUNC.
+	 * Without it the kernel strips O_TRUNC from OPEN and sends
+	 * SETATTR(size 0, mode) itself, deciding the bits as for truncate(2).
+	 * Found by tests/ops/security.sh; regression test
+	 * tests/ops/security_otrunc_setid.sh.
+	 */
 	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_WRITEBACK_CACHE |
+			FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_SPLICE_READ |
 			FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	if (!(conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)) {
@@ -52,6 +64,30 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		 */
 	}
 	conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+	/*
+	 * POSIX ACLs: without this capability the kernel stores and returns
+	 * system.posix_acl_* through us but checks permissions against the
+	 * mode bits alone (fuse_get_inode_acl returns no ACL), so an ACL entry
+	 * that denies a named user what "other" allows was ignored on the
+	 * mount, and one that grants was too.  With it the kernel checks the
+	 * backing file's ACL (fetched with GETXATTR, cached) as ext4 does;
+	 * the backing filesystem itself keeps ACL and mode in step on chmod
+	 * and inherits default ACLs.  Found by tests/ops/security.sh;
+	 * regression test tests/ops/security_posix_acl.sh.
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL;
+		/*
+		 * ... and the umask: ext4 ignores it under a default ACL.  The
+		 * kernel would apply it before sending us the mode; with
+		 * DONT_MASK it sends it apart and each creation makes it the
+		 * creating thread's umask (fs_umask_push), so that the backing
+		 * filesystem decides as for the caller.
+		 */
+		conn->want |= FUSE_CAP_DONT_MASK;
+		atomic_store(&fs->dont_mask, true);
+	}
 	conn->max_background = 64;
 	conn->max_write = FS_MAX_IO;
 

@@ -189,6 +189,8 @@ struct fs_creds {
 	gid_t gid;
 	int ngroups;			/* -1: unknown, use { gid } */
 	gid_t groups[64];
+	mode_t umask;			/* create, mknod, mkdir: the caller's
+					 * umask, for fs_umask_push */
 };
 
 struct fs_notify_req;
@@ -197,6 +199,9 @@ struct fs {
 	struct fs_config cfg;		/* backing_dir is our own copy */
 	struct fs_inode root;
 	bool as_root;			/* euid 0: create as the caller */
+	/* The kernel sends modes without the caller's umask (DONT_MASK,
+	 * with POSIX_ACL): creations apply it themselves (creds.c). */
+	_Atomic bool dont_mask;
 	uid_t euid;
 	gid_t egid;
 	int ngroups;			/* our supplementary groups, */
@@ -476,6 +481,25 @@ void fs_creds_of(fuse_req_t req, struct fs_creds *cr);
  */
 bool fs_creds_push(struct fs *fs, const struct fs_creds *cr);
 void fs_creds_pop(struct fs *fs);
+
+/*
+ * fs_caller_capable - whether the caller of @req has capability @cap
+ * (CAP_SYS_ADMIN, ...) in our user namespace, from /proc/PID/status;
+ * uid 0 when that cannot be read.
+ */
+bool fs_caller_capable(fuse_req_t req, int cap);
+
+/*
+ * fs_umask_push - before a syscall that creates a file, directory or node
+ * for @cr: when the kernel left the caller's umask to us (fs->dont_mask),
+ * make it this thread's umask, so that the backing filesystem applies it
+ * exactly as for the caller: ignored under a default ACL, applied
+ * otherwise.  Returns true if fs_umask_pop must follow.  If the thread
+ * cannot have a umask of its own, the umask is taken out of *@mode
+ * instead (default ACLs then see a masked mode).
+ */
+bool fs_umask_push(struct fs *fs, const struct fs_creds *cr, mode_t *mode);
+void fs_umask_pop(void);
 
 /* ---- entry.c / file.c / dir.c: the work behind each handler ------------- */
 
