@@ -64,6 +64,8 @@ const struct daemon_optdoc daemon_optdocs[] = {
 	  "Promise that nothing but this mount changes BACKING_DIR: outside changes are not watched for (they are then seen only by chance)." },
 	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
 	  "Write back with pwritev() instead of io_uring (also chosen by itself when io_uring is unavailable)." },
+	{ "drop_backing_cache", NULL, DAEMON_OPT_FLAG, 0, 0,
+	  "Once written data is durable, drop it from the backing filesystem's page cache (posix_fadvise DONTNEED): the daemon's cache holds it, so it is not cached a third time. Saves memory; a page evicted from the daemon's cache is then read from the device again." },
 	{ "loglevel", "LEVEL", DAEMON_OPT_LEVEL, 0, 0,
 	  "Least severe message logged: error, warning, info or debug (-d means debug). Messages go to standard error with -f, to syslog (facility daemon) otherwise." },
 	{ NULL, NULL, 0, 0, 0, NULL }
@@ -162,6 +164,7 @@ struct raw_opts {
 	char *revalidate_ms;
 	int no_uring;
 	int no_revalidate;
+	int drop_backing_cache;
 
 	char *pos[2];			/* BACKING_DIR, MOUNTPOINT */
 	char *extra;			/* a third positional argument */
@@ -187,6 +190,7 @@ static const struct fuse_opt daemon_opts[] = {
 	RAW("revalidate_ms=%s", revalidate_ms),
 	{ "no_revalidate", offsetof(struct raw_opts, no_revalidate), 1 },
 	{ "no_uring", offsetof(struct raw_opts, no_uring), 1 },
+	{ "drop_backing_cache", offsetof(struct raw_opts, drop_backing_cache), 1 },
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	FUSE_OPT_END
@@ -423,6 +427,8 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 		cfg->no_revalidate = true;
 	if (raw->no_uring)
 		pc->no_uring = true;
+	if (raw->drop_backing_cache)
+		pc->drop_backing_cache = true;
 
 	msg = pc_config_check(pc);
 	if (msg) {

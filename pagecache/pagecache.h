@@ -152,6 +152,11 @@ struct pc_config {
 	unsigned int queue_depth;	/* io_uring entries per ring */
 	unsigned int readahead_pages;	/* sequential read-ahead window */
 	bool no_uring;			/* use preadv/pwritev, never io_uring */
+	/* After each successful commit, drop the backing file's clean pages
+	 * from the backing filesystem's page cache (POSIX_FADV_DONTNEED):
+	 * we hold the data, so the kernel need not hold it a second time.
+	 * A later miss then reads from the device. */
+	bool drop_backing_cache;
 	/* Where the cache's warnings go (one line, no newline); NULL means
 	 * standard error.  A daemon in the background points it at syslog. */
 	void (*log)(const char *msg);

@@ -43,6 +43,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <liburing.h>
 #include <stdio.h>
@@ -658,6 +659,10 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 		       "failed: %s", strerror(errno));
 	pc_io_run(c, &io, 1);
 	err = io.done < 0 ? (int)io.done : 0;
+	/* Durable now: the backing fs's copy of what we hold is a third one
+	 * (the FUSE kernel's, ours, its).  Clean pages only; advisory. */
+	if (!err && c->cfg.drop_backing_cache)
+		posix_fadvise(io.fd, 0, 0, POSIX_FADV_DONTNEED);
 	pthread_mutex_lock(&m->lock);
 	if (times[1].tv_nsec != UTIME_OMIT) {
 		m->nr_mod--;

@@ -29,6 +29,9 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <liburing.h>
+#include <sys/mman.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -2789,6 +2792,79 @@ START_TEST(test_fault_write_error)
 }
 END_TEST
 
+/* Pages of the backing file @path resident in the kernel's page cache. */
+static size_t t_resident_pages(const char *path, size_t len)
+{
+	size_t n = (len + PS - 1) / PS, res = 0;
+	unsigned char *vec = t_malloc(n);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_msg(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	ck_assert_msg(mincore(p, len, vec) == 0, "mincore: %s",
+		      strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		res += vec[i] & 1;
+	munmap(p, len);
+	close(fd);
+	free(vec);
+	return res;
+}
+
+/*
+ * drop_backing_cache: after a commit the backing file's pages leave the
+ * backing filesystem's page cache (our cache still serves them); without
+ * it they stay.  Skipped where the backing filesystem cannot drop them
+ * (tmpfs: its page cache is the file).
+ */
+START_TEST(test_drop_backing_cache)
+{
+	const size_t size = 256 * PS;
+	unsigned char *data = t_malloc(size), *got = t_malloc(size);
+	char path[PATH_MAX];
+	struct pc_config cfg;
+	struct pc_mapping *m;
+	struct pc_cache *c;
+	struct statfs sf;
+
+	T_VARIANT();
+	ck_assert_int_eq(statfs(t_dir, &sf), 0);
+	if (sf.f_type == TMPFS_MAGIC)
+		goto out;
+	for (int drop = 0; drop < 2; drop++) {
+		t_cfg(&cfg, 1024, _i);
+		cfg.drop_backing_cache = drop;
+		c = t_cache_new(&cfg);
+		t_path(path, sizeof(path), drop ? "drop" : "keep");
+		t_pat_fill(data, size, 0, 40 + drop);
+		m = t_map(c, path, O_RDWR | O_TRUNC);
+		t_write(m, data, size, 0, false);
+		t_sync(m);
+		if (drop)
+			ck_assert_msg(t_resident_pages(path, size) == 0,
+				      "drop_backing_cache: %zu of 256 pages "
+				      "still in the backing page cache",
+				      t_resident_pages(path, size));
+		else
+			ck_assert_msg(t_resident_pages(path, size) == 256,
+				      "without drop_backing_cache only %zu of "
+				      "256 written pages are in the backing "
+				      "page cache", t_resident_pages(path, size));
+		/* our cache still has every byte */
+		ck_assert_int_eq(pc_read(m, got, size, 0), (ssize_t)size);
+		ck_assert_msg(!memcmp(got, data, size), "data differs");
+		t_check_backing(path, data, (off_t)size, "after the commit");
+		pc_mapping_put(m);
+		t_cache_destroy(c);
+	}
+out:
+	free(data);
+	free(got);
+}
+END_TEST
+
 /*
  * Short writes, EAGAIN, EINTR and late completions are retried or waited
  * for transparently: no error anywhere, every byte on disk.
@@ -3165,6 +3241,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_expire, 0, 2);
 	tcase_add_loop_test(tc, test_coalesce, 0, 2);
 	tcase_add_loop_test(tc, test_readahead, 0, 2);
+	tcase_add_loop_test(tc, test_drop_backing_cache, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("model");
