@@ -28,8 +28,22 @@
 #
 # Workloads (BENCH_WORKLOADS names): seq-write, seq-read-cold, seq-read-warm,
 # rand-read-cold, rand-read-warm, rand-write, mmap-rand-read, mmap-rand-write
-# (fio); smallfiles, sqlite, msync-latency (the programs in bench/); then
-# pc_bench once, outside any mount.
+# (fio); smallfiles, sqlite, msync-latency (the programs in bench/);
+# coherence (bench/coherence_bench, mmapfs only: see below); then pc_bench
+# once, outside any mount.
+#
+# coherence (issue #6, docs/semantics.md A6).  Backing and bindfs have no
+# notion of outside changes: only the mmapfs configuration runs it (the
+# report says n/a for the others).  Each repetition, a fresh daemon and a second
+# mmapfs mount of the same directory (MNTROOT/mmapfs2) for the two-mount
+# kind; coherence_bench latency then times BENCH_COH_SAMPLES changes of
+# each kind made outside the mount until they are visible through it (the
+# report pools the samples of all repetitions: 200 in all by default).  In
+# the first repetition only, coherence_bench idle opens BENCH_COH_FILES
+# files through a fresh daemon and takes its CPU time over BENCH_COH_IDLE_S
+# idle seconds, against the same daemon before the opens; then again with
+# -o no_revalidate (no baseline there: no watcher to cost anything).
+# About 2 minutes with the defaults.
 #
 # Sizes.  The sequential file (1 GiB) is as large as mmapfs's cache here, the
 # random-I/O file (256 MiB) fits in it with room to spare, and time-based
@@ -47,6 +61,14 @@
 #   BENCH_FILES=20000     small files created, stat()ed and unlinked
 #   BENCH_SQLITE_ROWS=200000 BENCH_SQLITE_TXN=1000 BENCH_SQLITE_LOOKUPS=20000
 #   BENCH_MSYNC_ITERS=2000
+#   BENCH_COH_SAMPLES=67  latency samples per kind per repetition (default
+#                         200 / BENCH_REPS, rounded up)
+#   BENCH_COH_FILES=4900  files held open for the idle cost.  Issue #6 asks
+#                         for 10,000, but the daemon holds 4 descriptors per
+#                         open file today and cannot raise its hard
+#                         RLIMIT_NOFILE (20,000 on the benchmark machine):
+#                         4,996 is where opening fails there
+#   BENCH_COH_IDLE_S=10   idle seconds measured, before and after the opens
 #   BENCH_CACHE_SIZE=1073741824  mmapfs -o cache_size= (bytes)
 #   BENCH_MMAPFS_OPTS=    more mmapfs -o options, comma-separated
 #   BENCH_BINDFS_OPTS=    more bindfs arguments
@@ -132,9 +154,11 @@ fi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	q_reps=1 q_seq=128 q_rand=32 q_rt=1 q_files=2000
 	q_rows=20000 q_lookups=2000 q_msync=200 q_pc="-s 128 -h 16 -n 200000"
+	q_coh_files=500 q_coh_idle=2
 else
 	q_reps=3 q_seq=1024 q_rand=256 q_rt=5 q_files=20000
 	q_rows=200000 q_lookups=20000 q_msync=2000 q_pc=""
+	q_coh_files=4900 q_coh_idle=10
 fi
 REPS=${BENCH_REPS:-$q_reps}
 DIR=${BENCH_DIR:-/var/tmp/mmapfs-bench}
@@ -146,6 +170,9 @@ SQL_ROWS=${BENCH_SQLITE_ROWS:-$q_rows}
 SQL_TXN=${BENCH_SQLITE_TXN:-1000}
 SQL_LOOKUPS=${BENCH_SQLITE_LOOKUPS:-$q_lookups}
 MSYNC_ITERS=${BENCH_MSYNC_ITERS:-$q_msync}
+COH_SAMPLES=${BENCH_COH_SAMPLES:-$(( (200 + REPS - 1) / REPS ))}
+COH_FILES=${BENCH_COH_FILES:-$q_coh_files}
+COH_IDLE_S=${BENCH_COH_IDLE_S:-$q_coh_idle}
 CACHE_SIZE=${BENCH_CACHE_SIZE:-1073741824}
 MMAPFS_OPTS="cache_size=$CACHE_SIZE${BENCH_MMAPFS_OPTS:+,$BENCH_MMAPFS_OPTS}"
 read -r -a BINDFS_ARGS <<<"${BENCH_BINDFS_OPTS:-}"
@@ -155,7 +182,7 @@ OUT_PNG=${BENCH_OUT_PNG:-$top_srcdir/docs/benchmarks-ratios.png}
 read -r -a CONFIGS <<<"${BENCH_CONFIGS:-backing mmapfs bindfs}"
 ALL_WORKLOADS=(seq-write seq-read-cold seq-read-warm rand-read-cold
 	rand-read-warm rand-write mmap-rand-read mmap-rand-write smallfiles
-	sqlite msync-latency)
+	sqlite msync-latency coherence)
 read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-${ALL_WORKLOADS[*]}}"
 
 DATA=$DIR/data		# the backing directory shared by the three configs
@@ -178,7 +205,7 @@ for c in "${CONFIGS[@]}"; do
 	*) echo "run-bench: unknown configuration $c" >&2; exit 1 ;;
 	esac
 done
-for p in msync_latency smallfiles sqlite_bench pc_bench; do
+for p in msync_latency smallfiles sqlite_bench pc_bench coherence_bench; do
 	if [ ! -x "$BENCH_BINDIR/$p" ]; then
 		echo "run-bench: $BENCH_BINDIR/$p is not built (use make bench)" >&2
 		exit 1
@@ -200,6 +227,8 @@ fi
 
 CUR_MNT=""	# the FUSE mount point now mounted, if any
 CUR_PID=""	# its daemon
+CUR_MNT2="" CUR_PID2=""	# the second mmapfs mount of coh-latency
+MMAPFS_EXTRA=""	# more -o options for this measurement (coh-idle-norv)
 PERF_PID=""
 CHILD_PID=""	# the workload now running, see run_child
 
@@ -209,6 +238,15 @@ is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
 # Returns the daemon's exit status; on a stuck daemon, detaches and kills.
 unmount_current() {
 	local rc=0 i=0
+	if [ -n "$CUR_MNT2" ]; then
+		if is_mounted "$CUR_MNT2"; then
+			umount "$CUR_MNT2" 2>/dev/null || umount -l "$CUR_MNT2" 2>/dev/null || true
+		else
+			kill "$CUR_PID2" 2>/dev/null || true	# never mounted
+		fi
+		wait "$CUR_PID2" 2>/dev/null || true
+		CUR_MNT2="" CUR_PID2=""
+	fi
 	[ -n "$CUR_MNT" ] || return 0
 	if is_mounted "$CUR_MNT"; then
 		umount "$CUR_MNT" 2>/dev/null || fusermount3 -u "$CUR_MNT" 2>/dev/null ||
@@ -243,7 +281,7 @@ cleanup() {
 	fi
 	if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; fi
 	unmount_current || true
-	for m in "$MNTROOT/mmapfs" "$MNTROOT/bindfs"; do
+	for m in "$MNTROOT/mmapfs2" "$MNTROOT/mmapfs" "$MNTROOT/bindfs"; do
 		if is_mounted "$m"; then umount -l "$m" 2>/dev/null || true; fi
 	done
 	if grep -q " $MNTROOT/" /proc/mounts; then
@@ -268,7 +306,8 @@ mount_config() {
 	mmapfs)
 		CUR_MNT=$MNTROOT/mmapfs
 		mkdir -p "$CUR_MNT"
-		"$MMAPFS" -f -o "$MMAPFS_OPTS" "$DATA" "$CUR_MNT" 2>>"$log" &
+		"$MMAPFS" -f -o "$MMAPFS_OPTS${MMAPFS_EXTRA:+,$MMAPFS_EXTRA}" \
+			"$DATA" "$CUR_MNT" 2>>"$log" &
 		CUR_PID=$! ;;
 	bindfs)
 		CUR_MNT=$MNTROOT/bindfs
@@ -288,6 +327,25 @@ mount_config() {
 		if [ $i -gt 200 ]; then
 			echo "run-bench: $cfg did not mount in 10 s" >>"$log"
 			unmount_current || true
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# mount_second LOG - a second mmapfs mount of $DATA on $MNTROOT/mmapfs2,
+# with the same options (coh-latency's two-mount kind).  Returns 1 if it
+# did not mount.
+mount_second() {
+	local log=$1 i=0
+	CUR_MNT2=$MNTROOT/mmapfs2
+	mkdir -p "$CUR_MNT2"
+	"$MMAPFS" -f -o "$MMAPFS_OPTS" "$DATA" "$CUR_MNT2" 2>>"$log.second" &
+	CUR_PID2=$!
+	while ! is_mounted "$CUR_MNT2"; do
+		i=$((i + 1))
+		if ! kill -0 "$CUR_PID2" 2>/dev/null || [ $i -gt 200 ]; then
+			echo "run-bench: the second mmapfs did not mount" >>"$log"
 			return 1
 		fi
 		sleep 0.05
@@ -361,6 +419,7 @@ wl_prepare() {
 	smallfiles) rm -rf "$DATA/smallfiles"; mkdir "$DATA/smallfiles" ;;
 	sqlite) rm -rf "$DATA/sqlite"; mkdir "$DATA/sqlite" ;;
 	msync-latency) rm -f "$DATA/msync.dat" ;;
+	coh-*) rm -rf "$DATA/coherence" "$DATA/coherence-idle" ;;
 	esac
 }
 
@@ -398,6 +457,12 @@ wl_command() {
 	sqlite) CMD=("$BENCH_BINDIR/sqlite_bench" "$t/sqlite/bench.db" "$SQL_ROWS"
 		"$SQL_TXN" "$SQL_LOOKUPS") ;;
 	msync-latency) CMD=("$BENCH_BINDIR/msync_latency" "$t/msync.dat" "$MSYNC_ITERS") ;;
+	coh-latency) CMD=("$BENCH_BINDIR/coherence_bench" latency "$t" "$DATA"
+		"$COH_SAMPLES" --second-mount "$MNTROOT/mmapfs2") ;;
+	coh-idle) CMD=("$BENCH_BINDIR/coherence_bench" idle "$t" "$DATA"
+		"$COH_FILES" "$COH_IDLE_S" "$CUR_PID") ;;
+	coh-idle-norv) CMD=("$BENCH_BINDIR/coherence_bench" idle "$t" "$DATA"
+		"$COH_FILES" "$COH_IDLE_S" "$CUR_PID" 0) ;;
 	esac
 }
 
@@ -416,6 +481,16 @@ wl_metrics() {
 		sqlite-lookup=lookups_per_s; return ;;
 	msync-latency) "$PYTHON" "$r" json "$out" msync-median=median_us \
 		msync-p99=p99_us; return ;;
+	# The full figures are in the JSON itself, which report.py reads.
+	coh-latency) "$PYTHON" "$r" json "$out" \
+		coh-pwrite-mmap-median=kinds.pwrite_mmap.median_us \
+		coh-mstore-mmap-median=kinds.mstore_mmap.median_us \
+		coh-timeouts=timeouts; return ;;
+	coh-idle) "$PYTHON" "$r" json "$out" \
+		coh-idle-base-cpu-pct=baseline.cpu_pct \
+		coh-idle-cpu-pct=open.cpu_pct; return ;;
+	coh-idle-norv) "$PYTHON" "$r" json "$out" \
+		coh-idle-norv-cpu-pct=open.cpu_pct; return ;;
 	esac
 	echo "$wl $v"
 }
@@ -451,9 +526,12 @@ run_child() {
 	return $rc
 }
 
-# last_error LOG - the last line of LOG as a JSON string, for the report.
+# last_error LOG - the last line of LOG as a JSON string, for the report;
+# not the counters mmapfs's watcher logs at every unmount, which would hide
+# the error before them.
 last_error() {
-	tail -n 1 "$1" | "$PYTHON" -c 'import json, sys; print(json.dumps(sys.stdin.read().strip()))'
+	grep -v '^mmapfs: watcher: ' "$1" | tail -n 1 |
+		"$PYTHON" -c 'import json, sys; print(json.dumps(sys.stdin.read().strip()))'
 }
 
 # emit JSON-FIELDS... - append one line to the results.
@@ -473,6 +551,8 @@ measure() {
 
 	wl_prepare "$wl"
 	if wl_cold "$wl"; then drop_caches; else sync; fi
+	MMAPFS_EXTRA=""
+	[ "$wl" != coh-idle-norv ] || MMAPFS_EXTRA=no_revalidate
 	if ! mount_config "$cfg" "$log"; then
 		echo "FAILED (mount; see $log)"
 		emit "\"rep\": $rep, \"config\": \"$cfg\", \"workload\": \"$wl\", \"ok\": false, \"error\": \"mount failed\", \"log\": $(last_error "$log")"
@@ -482,8 +562,11 @@ measure() {
 	if [ -n "$warm" ] && ! cat "$TARGET/$warm" >/dev/null 2>>"$log"; then
 		rc=1
 	fi
+	if [ "$wl" = coh-latency ] && ! mount_second "$log"; then
+		rc=1
+	fi
 	wl_command "$wl" "$out"
-	if [ "$rep" = 1 ] && [ "$cfg" = "${CONFIGS[0]}" ]; then
+	if [ "$rep" = 1 ] && { [ "$cfg" = "${CONFIGS[0]}" ] || [[ $wl == coh-* ]]; }; then
 		{ printf '%s:' "$wl"; printf ' %q' "${CMD[@]}"; echo; } >>"$COMMANDS"
 	fi
 	if [ -n "$CUR_PID" ]; then cpu0=$(daemon_cpu_ticks "$CUR_PID"); fi
@@ -497,7 +580,8 @@ measure() {
 	fl0=$(device_flushes)
 	if [ $rc = 0 ]; then
 		case $wl in
-		smallfiles|sqlite|msync-latency) run_child "$out" "$log" "${CMD[@]}" || rc=$? ;;
+		smallfiles|sqlite|msync-latency|coh-*)
+			run_child "$out" "$log" "${CMD[@]}" || rc=$? ;;
 		*) run_child /dev/null "$log" "${CMD[@]}" || rc=$? ;;
 		esac
 	fi
@@ -519,6 +603,11 @@ measure() {
 	fi
 	if ! unmount_current; then
 		echo "run-bench: $cfg exited with an error at unmount" >>"$log"
+		[ $rc != 0 ] || rc=1
+	fi
+	# A file the watcher could not watch would make the idle cost too low.
+	if [ "$wl" = coh-idle ] && grep -q "cannot watch a backing file" "$log"; then
+		echo "run-bench: the daemon could not watch every file" >>"$log"
 		[ $rc != 0 ] || rc=1
 	fi
 	if [ $rc != 0 ] || ! metrics=$(wl_metrics "$wl" "$out" 2>>"$log") ||
@@ -577,6 +666,8 @@ json.dump({
     "seq_mib": $SEQ_MIB, "rand_mib": $RAND_MIB, "runtime": $RUNTIME,
     "files": $FILES, "sqlite_rows": $SQL_ROWS, "sqlite_txn": $SQL_TXN,
     "sqlite_lookups": $SQL_LOOKUPS, "msync_iters": $MSYNC_ITERS,
+    "coh_samples": $COH_SAMPLES, "coh_files": $COH_FILES,
+    "coh_idle_s": $COH_IDLE_S,
     "cache_size": $CACHE_SIZE,
     "mmapfs_cmd": "$MMAPFS -f -o $MMAPFS_OPTS BACKING MNT",
     "bindfs_cmd": "bindfs -f ${BENCH_BINDFS_OPTS:-}${BENCH_BINDFS_OPTS:+ }BACKING MNT",
@@ -596,7 +687,7 @@ tmpfs|ramfs|fuse*)
 	echo "run-bench: $DIR is on $fstype; use a disk filesystem (BENCH_DIR)" >&2
 	exit 1 ;;
 esac
-for m in "$MNTROOT/mmapfs" "$MNTROOT/bindfs"; do
+for m in "$MNTROOT/mmapfs" "$MNTROOT/mmapfs2" "$MNTROOT/bindfs"; do
 	if is_mounted "$m"; then
 		echo "run-bench: $m is mounted (an earlier run?); unmount it first" >&2
 		exit 1
@@ -613,11 +704,35 @@ setup_files
 find_flush_stat
 write_meta
 
-TOTAL=$((REPS * ${#WORKLOADS[@]} * ${#CONFIGS[@]}))
+# coherence: its measurements, in repetition REP, on mmapfs only.
+coh_parts() {
+	echo coh-latency
+	[ "$1" != 1 ] || echo coh-idle coh-idle-norv
+}
+has_mmapfs=0
+for c in "${CONFIGS[@]}"; do [ "$c" != mmapfs ] || has_mmapfs=1; done
+TOTAL=0
+for rep in $(seq 1 "$REPS"); do
+	for wl in "${WORKLOADS[@]}"; do
+		if [ "$wl" = coherence ]; then
+			TOTAL=$((TOTAL + $(coh_parts "$rep" | wc -w) * has_mmapfs))
+		else
+			TOTAL=$((TOTAL + ${#CONFIGS[@]}))
+		fi
+	done
+done
 [ "${BENCH_PC:-1}" = 1 ] && TOTAL=$((TOTAL + 1))
 step=0
 for rep in $(seq 1 "$REPS"); do
 	for wl in "${WORKLOADS[@]}"; do
+		if [ "$wl" = coherence ]; then
+			[ $has_mmapfs = 1 ] || continue
+			for part in $(coh_parts "$rep"); do
+				step=$((step + 1))
+				measure "$step" "$rep" mmapfs "$part"
+			done
+			continue
+		fi
 		for cfg in "${CONFIGS[@]}"; do
 			step=$((step + 1))
 			measure "$step" "$rep" "$cfg" "$wl"
@@ -641,7 +756,8 @@ fi
 
 elapsed=$(( $(date +%s) - start ))
 cut -d' ' -f1-3 /proc/loadavg >"$RUN/loadavg_end"
-rm -rf "$DATA/smallfiles" "$DATA/sqlite" "$DATA/w-seq.dat" "$DATA/msync.dat"
+rm -rf "$DATA/smallfiles" "$DATA/sqlite" "$DATA/w-seq.dat" "$DATA/msync.dat" \
+	"$DATA/coherence" "$DATA/coherence-idle"
 mkdir -p "$(dirname "$OUT_MD")" "$(dirname "$OUT_PNG")"
 "$PYTHON" "$here/report.py" render --run "$RUN" --elapsed "$elapsed" \
 	--md "$OUT_MD" --png "$OUT_PNG"
