@@ -8,7 +8,8 @@
  * one struct fs_watch.  Two detectors feed one check:
  *
  *  - inotify, one watch per backing inode (added through
- *    /proc/self/fd/<O_PATH fd>, so it follows the inode, not a name): sees
+ *    /proc/self/fd/<O_PATH fd> of the inode, pinned for the call, so it
+ *    follows the inode, not a name): sees
  *    write(), truncation and attribute changes at once.  It does not see
  *    stores made through another process's mapping, and watches are a
  *    limited resource: when inotify_add_watch fails with ENOSPC the file is
@@ -68,8 +69,11 @@
  * and no syscall but inotify_rm_watch runs under it):
  * the list, each watch's inode pointer, inotify descriptor, refs and due
  * flag, and every inode->watch.  A check runs without any lock, holding a
- * reference on the watch, which holds a reference on the mapping and its
- * own O_PATH descriptor, so an inode freed meanwhile only detaches it.
+ * reference on the watch, which holds a reference on the mapping, so an
+ * inode freed meanwhile only detaches it.  A watch holds no descriptor of
+ * its own: a file's check fstat()s the mapping's descriptor
+ * (pc_mapping_fstat, which pagecache/ keeps valid or reopens by handle),
+ * and a directory only needs one while its inotify watch is added.
  */
 #include "config.h"
 
@@ -115,7 +119,6 @@ struct fs_watch {
 
 	/* constant */
 	fuse_ino_t ino;
-	int fd;				/* our own O_PATH descriptor */
 	struct pc_mapping *m;		/* our reference; NULL for a dir */
 
 	/* the watcher thread's only (set before the watch is listed) */
@@ -160,7 +163,7 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 	bool busy1, busy2;
 
 	s1 = pc_backing_mods(w->m, &busy1, our_size);
-	if (fstat(w->fd, st))
+	if (pc_mapping_fstat(w->m, st))
 		return false;
 	s2 = pc_backing_mods(w->m, &busy2, our_size);
 	*mods = s2;
@@ -169,7 +172,6 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 
 static void watch_free(struct fs_watch *w)
 {
-	close(w->fd);
 	if (w->m)
 		pc_mapping_put(w->m);
 	free(w);
@@ -201,15 +203,11 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 	char path[FS_PROC_PATH_MAX];
 	struct fs_watch *w;
 	off_t our_size;
+	int fd, err;
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto nomem;
-	w->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
-	if (w->fd < 0) {
-		free(w);
-		goto nomem;
-	}
 	w->ino = fs_ino_of(fs, inode);
 	w->inode = inode;
 	w->refs = 1;
@@ -228,11 +226,15 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 		w->next_ms = UINT64_MAX;	/* inotify only */
 	}
 
-	if (fs->inotify_fd >= 0) {
-		fs_proc_path(path, w->fd);
+	/* No lock held: the inode's descriptor may be reopened by handle. */
+	fd = fs->inotify_fd >= 0 ? fs_inode_fd_get(fs, inode) : -1;
+	if (fd >= 0) {
+		fs_proc_path(path, fd);
 		w->wd = inotify_add_watch(fs->inotify_fd, path, m ?
 					  FS_WATCH_MASK : FS_WATCH_DIR_MASK);
-		if (w->wd < 0 && errno == ENOSPC &&
+		err = errno;
+		fs_inode_fd_put(fs, inode);
+		if (w->wd < 0 && err == ENOSPC &&
 		    !atomic_exchange(&fs->watch_enospc_logged, true))
 			fuse_log(FUSE_LOG_WARNING,
 				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms, outside renames after entry_timeout\n",

@@ -78,6 +78,26 @@
  *   The evictor holds cache->lock and only *try*-locks a mapping->lock,
  *   which keeps the order above deadlock-free.
  *
+ *   cache->fd_lock    leaf under mapping->lock: the LRU of backing
+ *                     descriptors that can be reopened (pc_mapping_set_reopen)
+ *                     and their count.  Trimming it holds fd_lock and only
+ *                     *try*-locks the other mappings' locks.
+ *
+ * DESCRIPTORS
+ *
+ *   A mapping given a file handle (pc_mapping_set_reopen) may have its
+ *   backing descriptor closed while no I/O uses it (nr_io == 0, not
+ *   quiesced, no commit running) whenever more than max_fds such
+ *   descriptors are open, least recently used first - dirty or not: the
+ *   next I/O reopens it with open_by_handle_at, in the access mode it had,
+ *   under mapping->lock (the one syscall that may run under it, and only
+ *   for an idle file).  fdatasync() works on the inode, so pages written
+ *   through the old descriptor are committed through the new one.  If the
+ *   reopen fails (the file is gone: ESTALE) the I/O fails with EBADF like
+ *   any write-back error; a caller that knows the file is gone drops the
+ *   data with pc_truncate(m, 0), which drops the pages before touching the
+ *   backing file.
+ *
  *   Quiescing replaces a sleeping truncate lock: every I/O on a mapping's
  *   descriptor is counted (nr_io) while it runs; pc_truncate() raises
  *   "quiesce", waits for nr_io to drain, ftruncate()s without any lock, then
@@ -131,6 +151,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -152,6 +173,9 @@ struct pc_config {
 	unsigned int queue_depth;	/* io_uring entries per ring */
 	unsigned int readahead_pages;	/* sequential read-ahead window */
 	bool no_uring;			/* use preadv/pwritev, never io_uring */
+	/* Reopenable backing descriptors kept open, at most (0: a quarter
+	 * of RLIMIT_NOFILE, at least 64). */
+	unsigned int max_fds;
 	/* Where the cache's warnings go (one line, no newline); NULL means
 	 * standard error.  A daemon in the background points it at syslog. */
 	void (*log)(const char *msg);
@@ -224,6 +248,22 @@ void pc_mapping_set_fd(struct pc_mapping *m, int fd);
 
 /* pc_mapping_writable - true if the backing descriptor is open for write. */
 bool pc_mapping_writable(struct pc_mapping *m);
+
+/*
+ * pc_mapping_set_reopen - let the cache close @m's backing descriptor when
+ * idle and reopen it with open_by_handle_at(@mount_fd, @handle) (a struct
+ * file_handle, copied) when needed: see DESCRIPTORS.  @mount_fd must stay
+ * open until the cache is destroyed.  Returns 0 or -ENOMEM (then nothing
+ * changes).
+ */
+int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
+			  const void *handle);
+
+/* pc_mapping_fstat - fstat() the backing file (reopened if needed). */
+int pc_mapping_fstat(struct pc_mapping *m, struct stat *st);
+
+/* pc_cache_fds - reopenable backing descriptors open now (tests). */
+unsigned long pc_cache_fds(struct pc_cache *c);
 
 /* ---- Data --------------------------------------------------------------- */
 

@@ -468,7 +468,7 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 	}
 	req->m = m;
 	req->io.op = PC_IO_WRITE;
-	req->io.fd = m->fd;
+	req->io.fd = pc_mapping_fd_locked(m);
 	req->io.off = (off_t)(req->pages[0]->index * ps);
 	req->io.iov = req->iov;
 	req->io.iovcnt = (int)req->nr;
@@ -617,7 +617,7 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	gen = m->write_gen;
 	m->commit_inflight = true;
 	m->nr_io++;
-	io.fd = m->fd;
+	io.fd = pc_mapping_fd_locked(m);
 	/* Once all our data is written, give the backing file the mtime
 	 * the writes had through the mount (write-back itself moved it to
 	 * the time of the write-back), so it survives a remount. */
