@@ -291,6 +291,8 @@ struct fs {
 	/* The watcher thread (watch.c). */
 	pthread_mutex_t watch_lock;	/* a leaf lock */
 	struct fs_watch *watch_list;	/* watch_lock: doubly linked */
+	struct fs_watch **wd_buckets;	/* watch_lock: listed watches by
+					 * inotify wd (watch.c) */
 	pthread_t watcher;
 	bool watch_running;
 	int watch_wake;			/* eventfd: stop the watcher */

@@ -761,10 +761,17 @@ int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out)
 
 /* ---- Reopenable descriptors (DESCRIPTORS in pagecache.h) -------------- */
 
+static void close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static void wait_unquiesced(struct pc_mapping *m);
 
-/* Descriptors trimmed at once, at most. */
+/* Descriptors closed by one trim, at most; entries looked at, at most. */
 #define PC_FD_SCAN	64
+#define PC_FD_LOOK	256
 
 /* Caller holds fd_lock. */
 static void fd_lru_del_locked(struct pc_cache *c, struct pc_mapping *m)
@@ -797,18 +804,24 @@ static void fd_lru_add_locked(struct pc_cache *c, struct pc_mapping *m)
 }
 
 /*
- * Caller holds fd_lock (and @self's lock, which is skipped): close idle
- * descriptors from the LRU's tail until at most max_fds are open.  Other
- * mappings are only try-locked.  The descriptors go to @out for the caller
- * to close after dropping fd_lock; returns how many.
+ * Caller holds fd_lock (and @self's lock, which is skipped; may be NULL):
+ * close idle descriptors from the LRU's tail until at most max_fds are
+ * open (all idle ones if @force).  Other mappings are only try-locked; a
+ * busy one (I/O running: the oldest dirty files are the ones being
+ * written back) is in use, so it moves to the front and the tail stays
+ * worth scanning.  The descriptors go to @out (PC_FD_SCAN entries) for the
+ * caller to close after dropping fd_lock; returns how many.
  */
 static size_t fd_trim_locked(struct pc_cache *c, struct pc_mapping *self,
-			     int *out)
+			     int *out, bool force)
 {
 	struct pc_mapping *m = c->fd_tail, *prev;
-	size_t n = 0, scanned = 0;
+	size_t n = 0, looked = 0;
 
-	while (c->nr_fds > c->max_fds && m && scanned++ < PC_FD_SCAN) {
+	while ((force || c->nr_fds > c->max_fds) && m && n < PC_FD_SCAN &&
+	       looked++ < PC_FD_LOOK) {
+		bool busy = true;
+
 		prev = m->fl_prev;
 		if (m != self && !pthread_mutex_trylock(&m->lock)) {
 			/* Idle: no I/O holds the number, none may start
@@ -818,19 +831,32 @@ static size_t fd_trim_locked(struct pc_cache *c, struct pc_mapping *self,
 				out[n++] = m->fd;
 				m->fd = -1;
 				fd_lru_del_locked(c, m);
+				busy = false;
 			}
 			pthread_mutex_unlock(&m->lock);
+		}
+		if (busy && m != c->fd_head) {
+			fd_lru_del_locked(c, m);
+			fd_lru_add_locked(c, m);
 		}
 		m = prev;
 	}
 	return n;
 }
 
-static void close_fds(const int *fds, size_t n)
+void pc_fd_trim(struct pc_cache *c)
 {
-	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
+	int out[PC_FD_SCAN];
+	size_t n;
+
+	do {
+		pthread_mutex_lock(&c->fd_lock);
+		n = fd_trim_locked(c, NULL, out, false);
+		pthread_mutex_unlock(&c->fd_lock);
+		close_fds(out, n);
+	} while (n == PC_FD_SCAN);
 }
+
 
 int pc_mapping_fd_locked(struct pc_mapping *m)
 {
@@ -850,15 +876,25 @@ int pc_mapping_fd_locked(struct pc_mapping *m)
 		pthread_mutex_unlock(&c->fd_lock);
 		return m->fd;
 	}
-	fd = open_by_handle_at(m->mount_fd, m->handle,
-			       (m->writable ? O_RDWR : O_RDONLY) |
-			       O_CLOEXEC | O_NOCTTY);
+	for (int tries = 0;; tries++) {
+		fd = open_by_handle_at(m->mount_fd, m->handle,
+				       (m->writable ? O_RDWR : O_RDONLY) |
+				       O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0 || tries ||
+		    (errno != EMFILE && errno != ENFILE))
+			break;
+		/* Out of descriptors: give back idle ones, try again. */
+		pthread_mutex_lock(&c->fd_lock);
+		n = fd_trim_locked(c, m, out, true);
+		pthread_mutex_unlock(&c->fd_lock);
+		close_fds(out, n);
+	}
 	if (fd < 0)
 		return -1;
 	m->fd = fd;
 	pthread_mutex_lock(&c->fd_lock);
 	fd_lru_add_locked(c, m);
-	n = fd_trim_locked(c, m, out);
+	n = fd_trim_locked(c, m, out, false);
 	pthread_mutex_unlock(&c->fd_lock);
 	close_fds(out, n);
 	return fd;
@@ -888,7 +924,7 @@ int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
 	if (m->fd >= 0) {
 		pthread_mutex_lock(&c->fd_lock);
 		fd_lru_add_locked(c, m);
-		n = fd_trim_locked(c, m, out);
+		n = fd_trim_locked(c, m, out, false);
 		pthread_mutex_unlock(&c->fd_lock);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -912,6 +948,16 @@ int pc_mapping_fstat(struct pc_mapping *m, struct stat *st)
 	pthread_mutex_lock(&m->lock);
 	m->nr_io--;
 	pthread_cond_broadcast(&m->wait);
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+bool pc_mapping_has_fd(struct pc_mapping *m)
+{
+	bool r;
+
+	pthread_mutex_lock(&m->lock);
+	r = m->fd >= 0;
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }

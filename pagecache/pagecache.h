@@ -88,7 +88,9 @@
  *   A mapping given a file handle (pc_mapping_set_reopen) may have its
  *   backing descriptor closed while no I/O uses it (nr_io == 0, not
  *   quiesced, no commit running) whenever more than max_fds such
- *   descriptors are open, least recently used first - dirty or not: the
+ *   descriptors are open, least recently used first - dirty or not (a busy
+ *   one counts as used; if none is idle the count stays above max_fds
+ *   until the write-back thread trims after its pass): the
  *   next I/O reopens it with open_by_handle_at, in the access mode it had,
  *   under mapping->lock (the one syscall that may run under it, and only
  *   for an idle file).  fdatasync() works on the inode, so pages written
@@ -262,8 +264,15 @@ int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
 /* pc_mapping_fstat - fstat() the backing file (reopened if needed). */
 int pc_mapping_fstat(struct pc_mapping *m, struct stat *st);
 
+/* pc_mapping_has_fd - the backing descriptor is open now (a hint). */
+bool pc_mapping_has_fd(struct pc_mapping *m);
+
 /* pc_cache_fds - reopenable backing descriptors open now (tests). */
 unsigned long pc_cache_fds(struct pc_cache *c);
+
+/* pc_fd_trim - close idle descriptors past max_fds (the write-back thread
+ * calls it after each pass: a burst of busy files may have left more). */
+void pc_fd_trim(struct pc_cache *c);
 
 /* ---- Data --------------------------------------------------------------- */
 

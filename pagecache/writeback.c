@@ -778,6 +778,8 @@ static bool wb_pass(struct pc_cache *c)
 		pc_mapping_dirty_list_del(m);
 		pc_mapping_put(m);
 	}
+	/* What was written back may have been too busy to close. */
+	pc_fd_trim(c);
 	return more;
 }
 
