@@ -31,7 +31,7 @@
 #define FLUSH_MS_MIN		10ULL
 #define TIMEOUT_MAX		86400.0
 #define THREADS_MAX		1024ULL
-#define FDS_MIN			16ULL
+#define FDS_MIN			0ULL	/* 0: scaled from the limit */
 #define FDS_MAX			(1ULL << 30)
 
 /*
@@ -63,9 +63,9 @@ const struct daemon_optdoc daemon_optdocs[] = {
 	{ "revalidate_ms", "N", DAEMON_OPT_UINT, 1, INTERVAL_MS_MAX,
 	  "Check backing files in use for changes made outside the mount this often, in milliseconds (inotify sees write() and truncation at once; this catches stores through outside mappings). Files not open through the mount and idle for 10 s are checked once a second." },
 	{ "max_path_fds", "N", DAEMON_OPT_UINT, FDS_MIN, FDS_MAX,
-	  "O_PATH descriptors of files and directories the kernel knows kept open, at most; the others are reopened by file handle when used (needs root and a backing filesystem with file handles; otherwise each known inode holds one). The default is never below 64." },
+	  "O_PATH descriptors of files and directories the kernel knows kept open, at most; the others are reopened by file handle when used (needs root and a backing filesystem with file handles; otherwise each known inode holds one). 0 picks the open-file limit / 8, never below 64." },
 	{ "max_file_fds", "N", DAEMON_OPT_UINT, FDS_MIN, FDS_MAX,
-	  "Descriptors of cached files no I/O is using kept open, at most; the others are closed and reopened by file handle when needed (as for max_path_fds). Open files hold one more each. The default is never below 64." },
+	  "Descriptors of cached files no I/O is using kept open, at most; the others are closed and reopened by file handle when needed (as for max_path_fds). Open files hold one more each. 0 picks the open-file limit / 4, never below 64." },
 	{ "no_revalidate", NULL, DAEMON_OPT_FLAG, 0, 0,
 	  "Promise that nothing but this mount changes BACKING_DIR: outside changes are not watched for (they are then seen only by chance)." },
 	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
@@ -110,10 +110,9 @@ void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
 		snprintf(buf, len, "%u", DAEMON_MAX_THREADS);
 	else if (!strcmp(o->name, "revalidate_ms"))
 		snprintf(buf, len, "%u", DAEMON_REVALIDATE_MS);
-	else if (!strcmp(o->name, "max_path_fds"))
-		snprintf(buf, len, "open-file limit / 8");
-	else if (!strcmp(o->name, "max_file_fds"))
-		snprintf(buf, len, "open-file limit / 4");
+	else if (!strcmp(o->name, "max_path_fds") ||
+		 !strcmp(o->name, "max_file_fds"))
+		snprintf(buf, len, "0");
 	else if (!strcmp(o->name, "loglevel"))
 		snprintf(buf, len, "info");
 	else

@@ -89,9 +89,13 @@
  *
  *   fs->fd_lock         leaf: the O_PATH descriptor cache (every inode's
  *                       fd, fd_pins and LRU link, fs->nfds) and the mount
- *                       descriptors.  close() of evicted descriptors waits
- *                       until it is dropped; open_by_handle_at runs
- *                       without it.
+ *                       descriptors.  Taken alone, or inside table_lock
+ *                       (a lookup installs the descriptor it opened before
+ *                       a FORGET can free the new inode).  close() of
+ *                       evicted descriptors waits until it is dropped;
+ *                       open_by_handle_at runs without it.  A descriptor
+ *                       is pinned before inode->lock is taken and unpinned
+ *                       after it is dropped, never under it.
  *
  *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
  *                       each watch's inotify descriptor and references
