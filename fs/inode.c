@@ -94,7 +94,7 @@ static bool handle_eq(const struct file_handle *a, const struct file_handle *b)
 struct file_handle *fs_handle_of(struct fs *fs, int dirfd, const char *name,
 				 int flags, int *mount_id)
 {
-	struct file_handle *h;
+	struct file_handle *h, *nh;
 
 	if (!fs->use_handles)
 		return NULL;
@@ -106,7 +106,9 @@ struct file_handle *fs_handle_of(struct fs *fs, int dirfd, const char *name,
 		free(h);
 		return NULL;	/* such an inode keeps its descriptor */
 	}
-	return h;
+	/* Kept per inode: only as large as this filesystem's handles. */
+	nh = realloc(h, sizeof(*h) + h->handle_bytes);
+	return nh ? nh : h;
 }
 
 /*

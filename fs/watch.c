@@ -502,7 +502,7 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 	struct meta_sample m1, m2;
 	unsigned int base = fs->cfg.revalidate_ms;
 	unsigned int idle = base > FS_WATCH_IDLE_MS ? base : FS_WATCH_IDLE_MS;
-	struct stat st;
+	struct stat st = { 0 };	/* all zero if the fstat fails */
 	uint64_t mods, meta, imeta;
 	off_t our_size, before, after;
 	bool stable;

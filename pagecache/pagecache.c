@@ -1614,10 +1614,14 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	keep = ((uint64_t)size + ps - 1) / ps;
 	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
 	zero_tail_locked(m, size);
-	/* Stable until quiesce_end: the trimmer skips quiesced mappings. */
+	/* Stable until quiesce_end: the trimmer skips quiesced mappings.
+	 * If it cannot be reopened the pages are dropped all the same (a
+	 * file that is gone: ESTALE, reported as ENOENT). */
 	fd = pc_mapping_fd_locked(m);
+	if (fd < 0)
+		ret = errno == ESTALE ? -ENOENT : -errno;
 	pthread_mutex_unlock(&m->lock);
-	if (ftruncate(fd, size) < 0)
+	if (fd >= 0 && ftruncate(fd, size) < 0)
 		ret = -errno;
 	pthread_mutex_lock(&m->lock);
 	if (!ret)

@@ -32,8 +32,9 @@ struct file_handle;
 
 /*
  * pc_mapping_fd_locked - the backing descriptor for I/O about to be
- * counted in nr_io, reopened by handle if it was closed; -1 if that
- * failed (the I/O then fails with EBADF).  Caller holds m->lock.
+ * counted in nr_io, reopened by handle if it was closed; -1 with errno
+ * set if that failed (I/O on it then fails with EBADF).  Caller holds
+ * m->lock.
  */
 int pc_mapping_fd_locked(struct pc_mapping *m);
 
