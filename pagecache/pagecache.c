@@ -867,6 +867,10 @@ int pc_mapping_fd_locked(struct pc_mapping *m)
 
 	if (!m->handle)
 		return m->fd;
+	if (m->gone) {
+		errno = ESTALE;
+		return PC_FD_GONE;
+	}
 	if (m->fd >= 0) {
 		pthread_mutex_lock(&c->fd_lock);
 		if (m->on_fd_lru && c->fd_head != m) {	/* to the front */
@@ -888,6 +892,10 @@ int pc_mapping_fd_locked(struct pc_mapping *m)
 		n = fd_trim_locked(c, m, out, true);
 		pthread_mutex_unlock(&c->fd_lock);
 		close_fds(out, n);
+	}
+	if (fd < 0 && errno == ESTALE) {
+		m->gone = true;		/* for good: see PC_FD_GONE */
+		return PC_FD_GONE;
 	}
 	if (fd < 0)
 		return -1;

@@ -95,10 +95,12 @@
  *   under mapping->lock (the one syscall that may run under it, and only
  *   for an idle file).  fdatasync() works on the inode, so pages written
  *   through the old descriptor are committed through the new one.  If the
- *   reopen fails (the file is gone: ESTALE) the I/O fails with EBADF like
- *   any write-back error; a caller that knows the file is gone drops the
- *   data with pc_truncate(m, 0), which drops the pages before touching the
- *   backing file.
+ *   reopen finds the file deleted (ESTALE: nothing held it, so nothing can
+ *   read it again) the mapping's I/O completes without touching anything
+ *   from then on - write-back and commits succeed, reads see end of file -
+ *   as ext4 drops the pages of a deleted file nobody holds; pc_truncate
+ *   returns ENOENT.  Any other failure (EMFILE after trimming) fails that
+ *   I/O with EBADF, like a write-back error, and is retried later.
  *
  *   Quiescing replaces a sleeping truncate lock: every I/O on a mapping's
  *   descriptor is counted (nr_io) while it runs; pc_truncate() raises

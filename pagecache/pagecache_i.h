@@ -33,10 +33,19 @@ struct file_handle;
 /*
  * pc_mapping_fd_locked - the backing descriptor for I/O about to be
  * counted in nr_io, reopened by handle if it was closed; -1 with errno
- * set if that failed (I/O on it then fails with EBADF).  Caller holds
- * m->lock.
+ * set if that failed (I/O on it then fails with EBADF), PC_FD_GONE (errno
+ * ESTALE) if the backing file no longer exists.  Caller holds m->lock.
  */
 int pc_mapping_fd_locked(struct pc_mapping *m);
+
+/*
+ * The descriptor of a mapping whose backing file was deleted while its
+ * descriptor was closed (open_by_handle_at: ESTALE): nothing can ever read
+ * that file again, so, as ext4 drops the pages of a deleted file nobody
+ * holds, I/O on it completes at once without touching anything: writes
+ * and syncs succeed (the pages become clean), reads find end of file.
+ */
+#define PC_FD_GONE	(-2)
 
 /* ---- The page index: a radix tree with tags (index.c) ------------------ */
 
@@ -117,6 +126,7 @@ struct pc_mapping {
 					 * -1 while closed (reopenable) */
 	struct file_handle *handle;	/* lock: set once; NULL: never closed */
 	int mount_fd;			/* with handle */
+	bool gone;			/* lock: reopening found ESTALE */
 	bool on_fd_lru;			/* cache->fd_lock */
 	struct pc_mapping *fl_prev, *fl_next; /* cache->fd_lock */
 	bool writable;			/* lock */

@@ -149,8 +149,13 @@ static void iov_advance(struct pc_io *io, size_t n)
  * Account the result @res of one submission of @io.  Returns true if @io
  * must be submitted again (the rest of a short transfer, or a retry).
  */
+/* io_prepare's verdict for I/O on PC_FD_GONE: done already set. */
+#define PC_IO_SKIPPED	(-100000)
+
 static bool io_account(struct pc_io *io, ssize_t res)
 {
+	if (res == PC_IO_SKIPPED)
+		return false;
 	if (res == -EAGAIN || res == -EINTR)
 		return true;
 	if (res < 0) {
@@ -232,6 +237,12 @@ static ssize_t io_once_sync(struct pc_io *io, size_t limit)
  */
 static ssize_t io_prepare(struct pc_cache *c, struct pc_io *io)
 {
+	if (io->fd == PC_FD_GONE) {
+		/* The file is gone for good: nothing to write, read or
+		 * sync (see PC_FD_GONE). */
+		io->done = io->op == PC_IO_WRITE ? (ssize_t)io->len : 0;
+		return PC_IO_SKIPPED;
+	}
 #ifdef PC_FAULT_INJECTION
 	int f = fault_for(c, io);
 
@@ -630,7 +641,8 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 		times[1].tv_nsec = UTIME_OMIT;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (times[1].tv_nsec != UTIME_OMIT && futimens(io.fd, times) < 0)
+	if (times[1].tv_nsec != UTIME_OMIT && io.fd != PC_FD_GONE &&
+	    futimens(io.fd, times) < 0)
 		pc_log(&c->cfg, "setting the mtime of a backing file "
 		       "failed: %s", strerror(errno));
 	pc_io_run(c, &io, 1);
