@@ -330,10 +330,13 @@ static void pagecache_log(const char *msg)
 }
 
 /*
- * The daemon holds one descriptor per inode the kernel knows (O_PATH) and
- * one per cached regular file.  Raise the soft limit to the hard one; as
- * root, raise both to fs.nr_open, since a hard limit of some thousands (a
- * common default) would make a large tree fail with EMFILE.
+ * With file handles the daemon's descriptors are bounded (open files plus
+ * max_path_fds plus the cache's max_fds, both scaled from this limit, so
+ * it is raised before they are computed); without them it holds one per
+ * inode the kernel knows (O_PATH) and one per cached regular file.  Raise
+ * the soft limit to the hard one; as root, raise both to fs.nr_open, since
+ * a hard limit of some thousands (a common default) would make a large
+ * tree fail with EMFILE in the second case.
  */
 static void raise_nofile(void)
 {
@@ -496,6 +499,7 @@ int main(int argc, char **argv)
 		.entry_timeout = d.cfg.entry_timeout,
 		.max_threads = d.cfg.singlethread ? 1 : d.cfg.max_threads,
 		.revalidate_ms = d.cfg.revalidate_ms,
+		.max_path_fds = d.cfg.max_path_fds,
 		.no_revalidate = d.cfg.no_revalidate,
 		.debug = d.cfg.debug,
 	};

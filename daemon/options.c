@@ -31,6 +31,8 @@
 #define FLUSH_MS_MIN		10ULL
 #define TIMEOUT_MAX		86400.0
 #define THREADS_MAX		1024ULL
+#define FDS_MIN			0ULL	/* 0: scaled from the limit */
+#define FDS_MAX			(1ULL << 30)
 
 /*
  * The one description of every -o option.  --help prints it
@@ -60,6 +62,10 @@ const struct daemon_optdoc daemon_optdocs[] = {
 	  "FUSE worker threads, at most." },
 	{ "revalidate_ms", "N", DAEMON_OPT_UINT, 1, INTERVAL_MS_MAX,
 	  "Check backing files in use for changes made outside the mount this often, in milliseconds (inotify sees write() and truncation at once; this catches stores through outside mappings). Files not open through the mount and idle for 10 s are checked once a second." },
+	{ "max_path_fds", "N", DAEMON_OPT_UINT, FDS_MIN, FDS_MAX,
+	  "O_PATH descriptors of files and directories the kernel knows kept open, at most; the others are reopened by file handle when used (needs root and a backing filesystem with file handles; otherwise each known inode holds one). 0 picks the open-file limit / 8, never below 64." },
+	{ "max_file_fds", "N", DAEMON_OPT_UINT, FDS_MIN, FDS_MAX,
+	  "Descriptors of cached files no I/O is using kept open, at most; the others are closed and reopened by file handle when needed (as for max_path_fds). Open files hold one more each. 0 picks the open-file limit / 4, never below 64." },
 	{ "no_revalidate", NULL, DAEMON_OPT_FLAG, 0, 0,
 	  "Promise that nothing but this mount changes BACKING_DIR: outside changes are not watched for (they are then seen only by chance)." },
 	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
@@ -106,6 +112,9 @@ void daemon_optdoc_default(const struct daemon_optdoc *o, char *buf,
 		snprintf(buf, len, "%u", DAEMON_MAX_THREADS);
 	else if (!strcmp(o->name, "revalidate_ms"))
 		snprintf(buf, len, "%u", DAEMON_REVALIDATE_MS);
+	else if (!strcmp(o->name, "max_path_fds") ||
+		 !strcmp(o->name, "max_file_fds"))
+		snprintf(buf, len, "0");
 	else if (!strcmp(o->name, "loglevel"))
 		snprintf(buf, len, "info");
 	else
@@ -162,6 +171,8 @@ struct raw_opts {
 	char *max_threads;
 	char *loglevel;
 	char *revalidate_ms;
+	char *max_path_fds;
+	char *max_file_fds;
 	int no_uring;
 	int no_revalidate;
 	int drop_backing_cache;
@@ -188,6 +199,8 @@ static const struct fuse_opt daemon_opts[] = {
 	RAW("max_threads=%s", max_threads),
 	RAW("loglevel=%s", loglevel),
 	RAW("revalidate_ms=%s", revalidate_ms),
+	RAW("max_path_fds=%s", max_path_fds),
+	RAW("max_file_fds=%s", max_file_fds),
 	{ "no_revalidate", offsetof(struct raw_opts, no_revalidate), 1 },
 	{ "no_uring", offsetof(struct raw_opts, no_uring), 1 },
 	{ "drop_backing_cache", offsetof(struct raw_opts, drop_backing_cache), 1 },
@@ -234,6 +247,8 @@ static void raw_free(struct raw_opts *raw)
 	free(raw->max_threads);
 	free(raw->loglevel);
 	free(raw->revalidate_ms);
+	free(raw->max_path_fds);
+	free(raw->max_file_fds);
 	free(raw->extra);
 }
 
@@ -422,6 +437,14 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 	if (raw->revalidate_ms &&
 	    conv_uint("revalidate_ms", raw->revalidate_ms,
 		      &cfg->revalidate_ms, err, errlen))
+		return -1;
+	if (raw->max_path_fds &&
+	    conv_uint("max_path_fds", raw->max_path_fds, &cfg->max_path_fds,
+		      err, errlen))
+		return -1;
+	if (raw->max_file_fds &&
+	    conv_uint("max_file_fds", raw->max_file_fds, &pc->max_fds,
+		      err, errlen))
 		return -1;
 	if (raw->no_revalidate)
 		cfg->no_revalidate = true;

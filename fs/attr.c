@@ -53,10 +53,16 @@ void fs_inode_fill_attr(struct fs_inode *inode, struct stat *st)
 	fs_attr_merge(st, pc_size(m), mtime, pc_mapping_dirty_bytes(m) > 0);
 }
 
-int fs_inode_stat(struct fs_inode *inode, struct stat *st)
+int fs_inode_stat(struct fs *fs, struct fs_inode *inode, struct stat *st)
 {
-	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	fs_inode_fill_attr(inode, st);
-	return 0;
+	int fd = fs_inode_fd_get(fs, inode), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		r = -errno;
+	fs_inode_fd_put(fs, inode);
+	if (!r)
+		fs_inode_fill_attr(inode, st);
+	return r;
 }

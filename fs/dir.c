@@ -37,11 +37,14 @@ void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	r = -pthread_mutex_init(&d->lock, NULL);
 	if (r)
 		goto err_free;
-	fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		r = -errno;
+	r = fs_inode_fd_get(fs, inode);
+	if (r < 0)
 		goto err_mutex;
-	}
+	fd = openat(r, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd == -1 ? -errno : 0;
+	fs_inode_fd_put(fs, inode);
+	if (r)
+		goto err_mutex;
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
 		r = -errno;

@@ -4,7 +4,8 @@
  * mknod, mkdir, symlink, link, unlink, rmdir, rename, statfs, xattrs, access.
  *
  * Every name is resolved relative to the parent inode's O_PATH descriptor
- * with *at() calls that never follow a symlink (O_NOFOLLOW,
+ * (pinned between fs_inode_fd_get and _put: it may come from the LRU and
+ * be reopened by handle, fs_i.h) with *at() calls that never follow a symlink (O_NOFOLLOW,
  * AT_SYMLINK_NOFOLLOW, or calls that act on the link itself), so nothing
  * the backing directory contains can send the daemon outside it.  Calls
  * that need a real path (xattrs, chmod, utimensat on an inode) use
@@ -42,7 +43,7 @@ static int entry_fill(struct fs *fs, struct fs_inode *inode,
 	int r;
 
 	fs_entry_init(fs, e);
-	r = fs_inode_stat(inode, &e->attr);
+	r = fs_inode_stat(fs, inode, &e->attr);
 	if (r) {
 		fs_inode_forget(fs, inode, 1);
 		return r;
@@ -58,16 +59,21 @@ int fs_do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	struct fs_inode *dir = fs_inode_of(fs, parent);
 	struct fs_inode *inode;
 	struct stat st;
-	int fd, r;
+	int fd, dfd, r;
 
 	r = fs_name_check(name);
 	if (r)
 		return r;
 	/* The kernel caches what we answer: watch for outside renames. */
 	fs_watch_dir(fs, dir);
-	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
+	dfd = fs_inode_fd_get(fs, dir);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	r = fd == -1 ? -errno : 0;
+	fs_inode_fd_put(fs, dir);
+	if (r)
+		return r;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 		r = -errno;
 		close(fd);
@@ -134,7 +140,7 @@ void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r;
 
 	(void)fi;
-	r = fs_inode_stat(fs_inode_of(fs, ino), &st);
+	r = fs_inode_stat(fs, fs_inode_of(fs, ino), &st);
 	if (r)
 		fs_reply_err(req, r);
 	else
@@ -146,14 +152,14 @@ void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * write-back would move the backing mtime past the one being set (cp -p,
  * tar, rsync -t set times right after writing).
  */
-static int setattr_times(struct fs_inode *inode, const struct stat *attr,
-			 int valid)
+static int setattr_times(struct fs *fs, struct fs_inode *inode,
+			 const struct stat *attr, int valid)
 {
 	struct timespec tv[2] = {
 		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT }
 	};
 	struct pc_mapping *m = fs_inode_mapping(inode);
-	int r;
+	int fd, r;
 
 	if (valid & FUSE_SET_ATTR_ATIME_NOW)
 		tv[0].tv_nsec = UTIME_NOW;
@@ -169,8 +175,14 @@ static int setattr_times(struct fs_inode *inode, const struct stat *attr,
 		if (r)
 			return r;
 	}
-	if (utimensat(inode->fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
+	fd = fs_inode_fd_get(fs, inode);
+	if (fd < 0)
+		return fd;
+	r = utimensat(fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ?
+	    -errno : 0;
+	fs_inode_fd_put(fs, inode);
+	if (r)
+		return r;
 	/* A time set with utimensat() wins over writes cached before it,
 	 * and the next commit must not put the cached one back. */
 	if (m && (valid & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
@@ -199,25 +211,33 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 {
 	struct fs_inode *inode = fs_inode_of(fs, ino);
 	char path[FS_PROC_PATH_MAX];
-	int r;
+	int fd, r;
 
-	if (valid & FUSE_SET_ATTR_MODE) {
-		/* Linux has no mode on symlinks (lchmod is EOPNOTSUPP). */
-		if (S_ISLNK(inode->type))
-			return -EOPNOTSUPP;
-		fs_proc_path(path, inode->fd);
-		if (chmod(path, attr->st_mode & 07777))
-			return -errno;
-	}
-	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+	/* Linux has no mode on symlinks (lchmod is EOPNOTSUPP). */
+	if ((valid & FUSE_SET_ATTR_MODE) && S_ISLNK(inode->type))
+		return -EOPNOTSUPP;
+	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		     FUSE_SET_ATTR_GID)) {
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid :
 							  (uid_t)-1;
 		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid :
 							  (gid_t)-1;
 
-		if (fchownat(inode->fd, "", uid, gid,
+		fd = fs_inode_fd_get(fs, inode);
+		if (fd < 0)
+			return fd;
+		fs_proc_path(path, fd);
+		r = 0;
+		if ((valid & FUSE_SET_ATTR_MODE) &&
+		    chmod(path, attr->st_mode & 07777))
+			r = -errno;
+		if (!r && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+		    fchownat(fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-			return -errno;
+			r = -errno;
+		fs_inode_fd_put(fs, inode);
+		if (r)
+			return r;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		struct pc_mapping *m;
@@ -237,11 +257,11 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
-		r = setattr_times(inode, attr, valid);
+		r = setattr_times(fs, inode, attr, valid);
 		if (r)
 			return r;
 	}
-	return fs_inode_stat(inode, out);
+	return fs_inode_stat(fs, inode, out);
 }
 
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
@@ -262,12 +282,20 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = fs_of(req);
+	struct fs_inode *inode = fs_inode_of(fs, ino);
 	char buf[PATH_MAX + 1];
 	ssize_t n;
+	int fd;
 
-	n = readlinkat(fs_inode_of(fs, ino)->fd, "", buf, sizeof(buf));
+	fd = fs_inode_fd_get(fs, inode);
+	if (fd < 0)
+		return fs_reply_err(req, fd);
+	n = readlinkat(fd, "", buf, sizeof(buf));
 	if (n == -1)
-		return fs_reply_err(req, -errno);
+		n = -errno;
+	fs_inode_fd_put(fs, inode);
+	if (n < 0)
+		return fs_reply_err(req, (int)n);
 	if (n == sizeof(buf))
 		return fs_reply_err(req, -ENAMETOOLONG);
 	buf[n] = '\0';
@@ -285,7 +313,7 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 {
 	struct fs_inode *dir = fs_inode_of(fs, parent);
 	bool switched, masked = false;
-	int r = 0;
+	int dfd, r = 0;
 
 	r = fs_name_check(name);
 	if (r)
@@ -293,21 +321,26 @@ int fs_do_mknod(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
 	fs_watch_own_name(fs, dir, name);
+	/* Before switching: reopening by handle needs our capabilities. */
+	dfd = fs_inode_fd_get(fs, dir);
+	if (dfd < 0)
+		return dfd;
 	if (!link)
 		masked = fs_umask_push(fs, cr, &mode);
 	switched = fs_creds_push(fs, cr);
 	if (link)
-		r = symlinkat(link, dir->fd, name);
+		r = symlinkat(link, dfd, name);
 	else if (S_ISDIR(mode))
-		r = mkdirat(dir->fd, name, mode & 07777);
+		r = mkdirat(dfd, name, mode & 07777);
 	else
-		r = mknodat(dir->fd, name, mode, rdev);
+		r = mknodat(dfd, name, mode, rdev);
 	if (r)
 		r = -errno;
 	if (switched)
 		fs_creds_pop(fs);
 	if (masked)
 		fs_umask_pop();
+	fs_inode_fd_put(fs, dir);
 	if (r)
 		return r;
 	return fs_do_lookup(fs, parent, name, e);
@@ -357,7 +390,7 @@ int fs_do_link(struct fs *fs, fuse_ino_t ino, fuse_ino_t newparent,
 	struct fs_inode *inode = fs_inode_of(fs, ino);
 	struct fs_inode *dir = fs_inode_of(fs, newparent);
 	char path[FS_PROC_PATH_MAX];
-	int r;
+	int fd, dfd, r;
 
 	r = fs_name_check(newname);
 	if (r)
@@ -368,16 +401,25 @@ int fs_do_link(struct fs *fs, fuse_ino_t ino, fuse_ino_t newparent,
 	 * inode too (and a symlink's magic link resolves to the symlink).
 	 */
 	fs_watch_own_name(fs, dir, newname);
+	fd = fs_inode_fd_get(fs, inode);
+	if (fd < 0)
+		return fd;
+	dfd = fs_inode_fd_get(fs, dir);
+	if (dfd < 0) {
+		fs_inode_fd_put(fs, inode);
+		return dfd;
+	}
 	fs_meta_op_begin(fs, inode);
 	if (fs->as_root) {
-		r = linkat(inode->fd, "", dir->fd, newname, AT_EMPTY_PATH);
+		r = linkat(fd, "", dfd, newname, AT_EMPTY_PATH);
 	} else {
-		fs_proc_path(path, inode->fd);
-		r = linkat(AT_FDCWD, path, dir->fd, newname,
-			   AT_SYMLINK_FOLLOW);
+		fs_proc_path(path, fd);
+		r = linkat(AT_FDCWD, path, dfd, newname, AT_SYMLINK_FOLLOW);
 	}
 	r = r ? -errno : 0;
 	fs_meta_op_end(fs, inode);	/* its ctime and nlink */
+	fs_inode_fd_put(fs, dir);
+	fs_inode_fd_put(fs, inode);
 	if (r)
 		return r;
 	fs_inode_lookup_more(fs, inode);
@@ -399,9 +441,10 @@ void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 }
 
 /*
- * The inode of an unlinked file lives on (our O_PATH descriptor and the
- * mapping's own descriptor keep it): open files and mappings go on working,
- * and dirty data is still written back to it, as on ext4.
+ * The inode of an unlinked file lives on while a descriptor keeps it (an
+ * open file's, the mapping's, a cached O_PATH one): open files and
+ * mappings go on working, and dirty data is still written back to it, as
+ * on ext4.
  */
 /*
  * The last name of a regular file nobody has open (nor mapped: a mapping
@@ -410,13 +453,27 @@ void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * at once; keeping the unlinked backing file open with data it cannot take
  * (a full backing fs) would keep the space in use.
  */
-static void discard_if_gone(struct fs_inode *inode)
+static void discard_if_gone(struct fs *fs, struct fs_inode *inode)
 {
 	struct pc_mapping *m = fs_inode_mapping(inode);
 	struct stat st;
 	unsigned int nopen;
+	int fd, r;
 
-	if (!m || fstat(inode->fd, &st) || st.st_nlink)
+	if (!m)
+		return;
+	fd = fs_inode_fd_get(fs, inode);
+	if (fd == -ENOENT) {
+		st.st_nlink = 0;	/* gone altogether */
+	} else {
+		if (fd < 0)
+			return;
+		r = fstat(fd, &st);
+		fs_inode_fd_put(fs, inode);
+		if (r)
+			return;
+	}
+	if (st.st_nlink)
 		return;
 	pthread_mutex_lock(&inode->lock);
 	nopen = inode->nopen;
@@ -427,24 +484,34 @@ static void discard_if_gone(struct fs_inode *inode)
 
 int fs_do_unlink(struct fs *fs, fuse_ino_t parent, const char *name, bool dir)
 {
-	struct fs_inode *victim = NULL;
+	struct fs_inode *victim = NULL, *pdir = fs_inode_of(fs, parent);
+	struct file_handle *h;
 	struct stat st;
-	int r;
+	int dfd, id, r;
 
 	r = fs_name_check(name);
 	if (r)
 		return r;
-	if (!dir && !fstatat(fs_inode_of(fs, parent)->fd, name, &st,
-			     AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode))
-		victim = fs_inode_find_get(fs, st.st_dev, st.st_ino);
-	fs_watch_own_name(fs, fs_inode_of(fs, parent), name);
+	dfd = fs_inode_fd_get(fs, pdir);
+	if (dfd < 0)
+		return dfd;
+	if (!dir && !fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISREG(st.st_mode)) {
+		/* By handle: the (dev, ino) may also be an older inode's. */
+		h = fs_handle_of(fs, dfd, name, 0, &id);
+		if (h || !fs->use_handles)
+			victim = fs_inode_find_get(fs, st.st_dev, st.st_ino,
+						   h);
+		free(h);
+	}
+	fs_watch_own_name(fs, pdir, name);
 	fs_meta_op_begin(fs, NULL);
-	r = unlinkat(fs_inode_of(fs, parent)->fd, name,
-		     dir ? AT_REMOVEDIR : 0) ? -errno : 0;
+	r = unlinkat(dfd, name, dir ? AT_REMOVEDIR : 0) ? -errno : 0;
 	fs_meta_op_end(fs, NULL);	/* the inode's ctime and nlink */
+	fs_inode_fd_put(fs, pdir);
 	if (victim) {
 		if (!r)
-			discard_if_gone(victim);
+			discard_if_gone(fs, victim);
 		fs_inode_put(fs, victim);
 	}
 	return r;
@@ -464,21 +531,31 @@ int fs_do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		 fuse_ino_t newparent, const char *newname,
 		 unsigned int flags)
 {
-	int r;
+	struct fs_inode *from = fs_inode_of(fs, parent);
+	struct fs_inode *to = fs_inode_of(fs, newparent);
+	int ffd, tfd, r;
 
 	r = fs_name_check(name);
 	if (!r)
 		r = fs_name_check(newname);
 	if (r)
 		return r;
-	fs_watch_own_name(fs, fs_inode_of(fs, parent), name);
-	fs_watch_own_name(fs, fs_inode_of(fs, newparent), newname);
+	ffd = fs_inode_fd_get(fs, from);
+	if (ffd < 0)
+		return ffd;
+	tfd = fs_inode_fd_get(fs, to);	/* pinned twice if the same */
+	if (tfd < 0) {
+		fs_inode_fd_put(fs, from);
+		return tfd;
+	}
+	fs_watch_own_name(fs, from, name);
+	fs_watch_own_name(fs, to, newname);
 	/* RENAME_NOREPLACE, RENAME_EXCHANGE: the backing fs decides. */
 	fs_meta_op_begin(fs, NULL);
-	r = renameat2(fs_inode_of(fs, parent)->fd, name,
-		      fs_inode_of(fs, newparent)->fd, newname, flags) ?
-	    -errno : 0;
+	r = renameat2(ffd, name, tfd, newname, flags) ? -errno : 0;
 	fs_meta_op_end(fs, NULL);	/* ctime of the inodes involved */
+	fs_inode_fd_put(fs, to);
+	fs_inode_fd_put(fs, from);
 	return r;
 }
 
@@ -500,9 +577,15 @@ void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	struct pc_stats ps;
 	fsblkcnt_t dirty;
+	int fd, r;
 
-	if (fstatvfs(fs_inode_of(fs, ino)->fd, &sv))
-		return fs_reply_err(req, -errno);
+	fd = fs_inode_fd_get(fs, fs_inode_of(fs, ino));
+	if (fd < 0)
+		return fs_reply_err(req, fd);
+	r = fstatvfs(fd, &sv) ? -errno : 0;
+	fs_inode_fd_put(fs, fs_inode_of(fs, ino));
+	if (r)
+		return fs_reply_err(req, r);
 	if (fs->cache && sv.f_frsize) {
 		pc_stats_read(fs->cache, &ps);
 		dirty = ps.dirty_bytes + ps.writeback_bytes;
@@ -524,8 +607,18 @@ void fs_statfs(fuse_req_t req, fuse_ino_t ino)
  */
 static int xattr_path(struct fs *fs, fuse_ino_t ino, char *path)
 {
-	fs_proc_path(path, fs_inode_of(fs, ino)->fd);
+	int fd = fs_inode_fd_get(fs, fs_inode_of(fs, ino));
+
+	if (fd < 0)
+		return fd;
+	fs_proc_path(path, fd);
 	return 0;
+}
+
+/* After a successful xattr_path(), once the path is no longer used. */
+static void xattr_done(struct fs *fs, fuse_ino_t ino)
+{
+	fs_inode_fd_put(fs, fs_inode_of(fs, ino));
 }
 
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -536,8 +629,11 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	r = xattr_path(fs_of(req), ino, path);
 	fs_meta_op_begin(fs_of(req), fs_inode_of(fs_of(req), ino));
-	if (!r && setxattr(path, name, value, size, flags))
-		r = -errno;
+	if (!r) {
+		if (setxattr(path, name, value, size, flags))
+			r = -errno;
+		xattr_done(fs_of(req), ino);
+	}
 	fs_meta_op_end(fs_of(req), fs_inode_of(fs_of(req), ino));
 	fs_reply_err(req, r);
 }
@@ -555,8 +651,10 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		return fs_reply_err(req, r);
 	if (size) {
 		value = malloc(size);
-		if (!value)
+		if (!value) {
+			xattr_done(fs_of(req), ino);
 			return fs_reply_err(req, -ENOMEM);
+		}
 	}
 	n = getxattr(path, name, value, size);
 	/*
@@ -569,7 +667,10 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	     !strcmp(name, "system.posix_acl_default")))
 		errno = ENODATA;
 	if (n == -1)
-		fs_reply_err(req, -errno);
+		n = -errno;
+	xattr_done(fs_of(req), ino);
+	if (n < 0)
+		fs_reply_err(req, (int)n);
 	else if (size)
 		fuse_reply_buf(req, value, n);
 	else
@@ -626,8 +727,10 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 				break;
 			free(value);
 			value = malloc(n);
-			if (!value)
+			if (!value) {
+				xattr_done(fs_of(req), ino);
 				return fs_reply_err(req, -ENOMEM);
+			}
 			n = listxattr(path, value, n);
 			if (n >= 0 || errno != ERANGE)
 				break;
@@ -641,13 +744,18 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	} else {
 		if (size) {
 			value = malloc(size);
-			if (!value)
+			if (!value) {
+				xattr_done(fs_of(req), ino);
 				return fs_reply_err(req, -ENOMEM);
+			}
 		}
 		n = listxattr(path, value, size);
 	}
 	if (n == -1)
-		fs_reply_err(req, -errno);
+		n = -errno;
+	xattr_done(fs_of(req), ino);
+	if (n < 0)
+		fs_reply_err(req, (int)n);
 	else if (size)
 		fuse_reply_buf(req, value, n);
 	else
@@ -662,8 +770,11 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 	r = xattr_path(fs_of(req), ino, path);
 	fs_meta_op_begin(fs_of(req), fs_inode_of(fs_of(req), ino));
-	if (!r && removexattr(path, name))
-		r = -errno;
+	if (!r) {
+		if (removexattr(path, name))
+			r = -errno;
+		xattr_done(fs_of(req), ino);
+	}
 	fs_meta_op_end(fs_of(req), fs_inode_of(fs_of(req), ino));
 	fs_reply_err(req, r);
 }
@@ -675,9 +786,13 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct fs *fs = fs_of(req);
-	int r = 0;
+	int fd, r = 0;
 
-	if (faccessat(fs_inode_of(fs, ino)->fd, "", mask, AT_EMPTY_PATH))
+	fd = fs_inode_fd_get(fs, fs_inode_of(fs, ino));
+	if (fd < 0)
+		return fs_reply_err(req, fd);
+	if (faccessat(fd, "", mask, AT_EMPTY_PATH))
 		r = -errno;
+	fs_inode_fd_put(fs, fs_inode_of(fs, ino));
 	fs_reply_err(req, r);
 }

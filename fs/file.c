@@ -59,7 +59,11 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 	if (!fs->cache)
 		return -EIO;
 
-	fs_proc_path(path, inode->fd);
+	/* fd_lock is a leaf: pinned before inode->lock, put after it. */
+	fd = fs_inode_fd_get(fs, inode);
+	if (fd < 0)
+		return fd;
+	fs_proc_path(path, fd);
 	pthread_mutex_lock(&inode->lock);
 	m = fs_inode_mapping(inode);
 	if (!m) {
@@ -76,6 +80,11 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 			close(fd);
 			goto out;
 		}
+		/* Its descriptor may then be closed while idle and reopened
+		 * by handle (best effort: on ENOMEM it just stays open). */
+		if (inode->handle)
+			(void)pc_mapping_set_reopen(m, inode->mount_fd,
+						    inode->handle);
 		atomic_store_explicit(&inode->mapping, m,
 				      memory_order_release);
 		made = true;
@@ -92,6 +101,7 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 	*out = m;
 out:
 	pthread_mutex_unlock(&inode->lock);
+	fs_inode_fd_put(fs, inode);
 	if (!r && made)
 		fs_watch_add(fs, inode, m);	/* outside changes: watch.c */
 	return r;
@@ -374,14 +384,19 @@ int fs_do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_inode *inode = fs_inode_of(fs, ino);
 	char path[FS_PROC_PATH_MAX];
-	int fd, r;
+	int fd, pfd, r;
 
 	if (!S_ISREG(inode->type))
 		return S_ISDIR(inode->type) ? -EISDIR : -EINVAL;
-	fs_proc_path(path, inode->fd);
+	pfd = fs_inode_fd_get(fs, inode);
+	if (pfd < 0)
+		return pfd;
+	fs_proc_path(path, pfd);
 	fd = open(path, (fi->flags & ~FS_FH_DROP_FLAGS) | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
+	r = fd == -1 ? -errno : 0;
+	fs_inode_fd_put(fs, inode);
+	if (r)
+		return r;
 	r = file_setup(fs, inode, fd, fi);
 	if (r)
 		close(fd);
@@ -408,8 +423,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * device that appeared meanwhile could block or have side effects.
  */
 static int create_open(struct fs *fs, const struct fs_creds *cr,
-		       struct fs_inode *dir, const char *name, mode_t mode,
-		       int flags)
+		       int dfd, const char *name, mode_t mode, int flags)
 {
 	char path[FS_PROC_PATH_MAX];
 	bool excl = flags & O_EXCL;
@@ -420,7 +434,7 @@ static int create_open(struct fs *fs, const struct fs_creds *cr,
 	flags = (flags & ~FS_FH_DROP_FLAGS) | O_CLOEXEC | O_NOFOLLOW;
 	masked = fs_umask_push(fs, cr, &mode);
 	switched = fs_creds_push(fs, cr);
-	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode & 07777);
+	fd = openat(dfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
 	r = fd == -1 ? -errno : 0;
 	if (switched)
 		fs_creds_pop(fs);
@@ -429,7 +443,7 @@ static int create_open(struct fs *fs, const struct fs_creds *cr,
 	if (r != -EEXIST || excl)
 		return r ? r : fd;
 
-	pfd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd == -1)
 		return -errno;
 	if (fstatat(pfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
@@ -453,7 +467,7 @@ int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 	char path[FS_PROC_PATH_MAX];
 	struct fs_inode *inode;
 	struct stat st;
-	int fd, pfd, r;
+	int fd, pfd, dfd, r;
 
 	r = fs_name_check(name);
 	if (r)
@@ -461,7 +475,13 @@ int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
 	fs_watch_own_name(fs, dir, name);
-	fd = create_open(fs, cr, dir, name, mode, fi->flags);
+	/* Pinned before create_open switches to the caller's fsuid:
+	 * reopening by handle needs our capabilities. */
+	dfd = fs_inode_fd_get(fs, dir);
+	if (dfd < 0)
+		return dfd;
+	fd = create_open(fs, cr, dfd, name, mode, fi->flags);
+	fs_inode_fd_put(fs, dir);
 	if (fd < 0)
 		return fd;
 
@@ -484,7 +504,7 @@ int fs_do_create(struct fs *fs, const struct fs_creds *cr, fuse_ino_t parent,
 	if (r)
 		goto err_forget;
 	fs_entry_init(fs, e);
-	r = fs_inode_stat(inode, &e->attr);
+	r = fs_inode_stat(fs, inode, &e->attr);
 	if (r) {
 		fs_file_close(fs, fs_file_of(fi));
 		fs_inode_forget(fs, inode, 1);

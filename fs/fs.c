@@ -201,6 +201,7 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 	fs->root.refcount = 1;		/* struct fs's own: never freed */
 	fs->root.dropped_page = -1;
 	atomic_init(&fs->root.mapping, NULL);
+	fs_handles_init(fs, cfg->max_path_fds);
 
 	fs->euid = geteuid();
 	fs->egid = getegid();
@@ -236,6 +237,7 @@ err_reaper_lock:
 err_groups:
 	free(fs->groups);
 err_root:
+	fs_mounts_close(fs);
 	if (fs->root.fd != -1)
 		close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
@@ -371,6 +373,9 @@ void fs_destroy(struct fs *fs)
 	fs_stop(fs);
 	handles_free(fs);
 	fs_table_destroy(fs);
+	/* Last: the cache (destroyed before us) reopened files through
+	 * these. */
+	fs_mounts_close(fs);
 	close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
 	/* Worker threads freed theirs on exit; this thread's is left. */

@@ -39,9 +39,12 @@
  *                      the daemon then syncs).
  *   fs_destroy()
  *
- * The daemon must raise RLIMIT_NOFILE: every inode the kernel knows holds
- * one O_PATH descriptor, every opened regular file one more, and every
- * watched file or directory (watch.c) one more of its own.
+ * Descriptors: with file handles (fs_i.h, DESCRIPTORS) the daemon holds one
+ * per open file, at most max_path_fds O_PATH ones and at most the cache's
+ * max_fds of cached files, plus one per mount under the backing directory.
+ * Without them (not root, or a filesystem without handles) every inode the
+ * kernel knows holds one O_PATH descriptor and every cached file one more:
+ * then the daemon must raise RLIMIT_NOFILE.
  */
 #ifndef MMAPFS_FS_H
 #define MMAPFS_FS_H
@@ -74,6 +77,8 @@ struct fs_config {
 	bool no_revalidate;		/* nothing else changes the backing
 					 * dir: don't watch for it */
 	bool debug;			/* log every request */
+	unsigned int max_path_fds;	/* O_PATH descriptors cached, at most
+					 * (0: RLIMIT_NOFILE / 8) */
 };
 
 /* The operations table; the session's userdata must be the struct fs. */

@@ -11,10 +11,39 @@
  *   are served too (hence the dev in the key).  The fuse_ino_t handed to the
  *   kernel is the inode's address (FUSE_ROOT_ID for the root); generation
  *   numbers are unique per struct, so a recycled address is never mistaken
- *   for the old inode.  Each inode owns an O_PATH|O_NOFOLLOW descriptor
- *   through which every operation reaches the backing file: renames and
- *   unlinks in the backing directory don't disturb it, and while it is open
- *   the backing inode number cannot be reused, so the key stays unique.
+ *   for the old inode.  Every operation reaches the backing file through
+ *   an O_PATH descriptor of its inode: renames and unlinks in the backing
+ *   directory don't disturb it.
+ *
+ * DESCRIPTORS (inode.c)
+ *
+ *   Holding one O_PATH descriptor per inode the kernel knows would tie the
+ *   daemon's descriptor count to the size of the kernel's inode cache,
+ *   which only memory pressure bounds (hard RLIMIT_NOFILE, fs.nr_open).  So
+ *   when the backing filesystem supports file handles and the daemon may
+ *   open them (CAP_DAC_READ_SEARCH), each inode keeps its handle
+ *   (name_to_handle_at) and its O_PATH descriptor only while it is in a
+ *   bounded LRU cache (-o max_path_fds); a miss reopens it with
+ *   open_by_handle_at on a descriptor of the same mount.  A handle that
+ *   went stale (ESTALE: the backing inode was deleted and nothing holds it
+ *   any more) makes the operation fail with ENOENT.  Open files hold their
+ *   own descriptor (fs_file.fd) and mappings theirs (which pagecache/ may
+ *   also close and reopen by handle), so the data path never needs the
+ *   O_PATH descriptor.
+ *
+ *   Without a descriptor the backing inode number can be reused by a new
+ *   file once the old one is deleted.  The handle carries the filesystem's
+ *   generation number, so the key is (dev, ino, handle): a recycled number
+ *   is a different inode.  The root, and every inode when handles are
+ *   unavailable (not root, EOPNOTSUPP: logged once), keep their descriptor
+ *   for life, as before: then the open descriptor keeps the number from
+ *   being reused, and (dev, ino) alone is unique.
+ *
+ *   A descriptor is used between fs_inode_fd_get() and fs_inode_fd_put():
+ *   a pinned descriptor is never closed by the LRU, so its number cannot
+ *   be reused for another file while a syscall still uses it.  Never call
+ *   fs_inode_fd_get() under fs_creds_push(): open_by_handle_at needs the
+ *   capability a non-root fsuid drops.
  *
  *   Life of an inode:
  *
@@ -58,6 +87,16 @@
  *           |               and never with table_lock.
  *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
  *
+ *   fs->fd_lock         leaf: the O_PATH descriptor cache (every inode's
+ *                       fd, fd_pins and LRU link, fs->nfds) and the mount
+ *                       descriptors.  Taken alone, or inside table_lock
+ *                       (a lookup installs the descriptor it opened before
+ *                       a FORGET can free the new inode).  close() of
+ *                       evicted descriptors waits until it is dropped;
+ *                       open_by_handle_at runs without it.  A descriptor
+ *                       is pinned before inode->lock is taken and unpinned
+ *                       after it is dropped, never under it.
+ *
  *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
  *                       each watch's inotify descriptor and references
  *                       (watch.c).  Taken with no other lock held; only
@@ -83,6 +122,7 @@
 #include "fs/fs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
 #include <pthread.h>
@@ -104,13 +144,27 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t),
 /* "/proc/self/fd/" + an int + NUL */
 #define FS_PROC_PATH_MAX	32
 
+/* Links of the O_PATH descriptor LRU (fs->fd_lock). */
+struct fs_lru {
+	struct fs_lru *prev, *next;
+};
+
 struct fs_inode {
 	/* Identity: constant from creation to free. */
 	dev_t dev;
 	ino_t ino;
-	int fd;				/* O_PATH|O_NOFOLLOW */
+	/* The backing file's handle, or NULL: then fd is open for life. */
+	struct file_handle *handle;
+	int mount_fd;			/* with handle: fs->mounts' */
 	mode_t type;			/* st_mode & S_IFMT */
 	uint64_t generation;
+
+	/* O_PATH|O_NOFOLLOW, or -1 while not cached (handle only).  Without
+	 * a handle: constant.  With one: fs->fd_lock, like fd_pins (users
+	 * between fs_inode_fd_get and _put) and lru (listed iff fd >= 0). */
+	int fd;
+	unsigned int fd_pins;
+	struct fs_lru lru;
 
 	/* protected by fs->table_lock */
 	struct fs_inode *hash_next;
@@ -215,6 +269,18 @@ struct fs {
 	size_t nzombies;		/* table_lock */
 	uint64_t next_generation;	/* table_lock */
 
+	/* The O_PATH descriptor cache (inode.c). */
+	pthread_mutex_t fd_lock;	/* a leaf lock */
+	bool use_handles;		/* constant after fs_create */
+	struct fs_lru fd_lru;		/* fd_lock: most recent first */
+	size_t nfds;			/* fd_lock: descriptors on fd_lru */
+	size_t max_path_fds;		/* constant */
+	struct fs_mount {
+		int mount_id;
+		int fd;			/* O_PATH on that mount; for life */
+	} *mounts;			/* fd_lock */
+	size_t nmounts;			/* fd_lock */
+
 	struct pc_cache *cache;		/* set by fs_start */
 	struct fuse_session *se;	/* set by fs_start */
 	pthread_key_t buf_key;		/* per-thread I/O buffer */
@@ -234,6 +300,8 @@ struct fs {
 	/* The watcher thread (watch.c). */
 	pthread_mutex_t watch_lock;	/* a leaf lock */
 	struct fs_watch *watch_list;	/* watch_lock: doubly linked */
+	struct fs_watch **wd_buckets;	/* watch_lock: listed watches by
+					 * inotify wd (watch.c) */
 	pthread_t watcher;
 	bool watch_running;
 	int watch_wake;			/* eventfd: stop the watcher */
@@ -293,13 +361,39 @@ struct fs_inode *fs_inode_of(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t fs_ino_of(struct fs *fs, const struct fs_inode *inode);
 
 /*
+ * fs_handles_init - decide whether inodes are identified by file handle
+ * (see DESCRIPTORS above): probe the root, log one line if not.  Sets
+ * fs->use_handles and fs->max_path_fds (@max, 0: scaled from
+ * RLIMIT_NOFILE).
+ */
+void fs_handles_init(struct fs *fs, unsigned int max);
+/* fs_mounts_close - close the mount descriptors (fs_destroy, last). */
+void fs_mounts_close(struct fs *fs);
+
+/*
  * fs_inode_lookup_fd - find or insert the inode of the O_PATH descriptor
  * @fd whose fstatat() is @st, and count one kernel lookup on it.  Takes
- * ownership of @fd (closed if the inode was already known).  Resurrects a
+ * ownership of @fd (closed, or cached for the known inode).  Resurrects a
  * zombie.  Returns 0 and sets *out, or -errno (then @fd is closed).
  */
 int fs_inode_lookup_fd(struct fs *fs, int fd, const struct stat *st,
 		       struct fs_inode **out);
+
+/*
+ * fs_inode_fd_get - the inode's O_PATH descriptor, reopened by handle if
+ * the LRU dropped it, pinned until fs_inode_fd_put(): >= 0, or -errno
+ * (-ENOENT: the backing file is gone).  Takes and drops fd_lock only.
+ */
+int fs_inode_fd_get(struct fs *fs, struct fs_inode *inode);
+void fs_inode_fd_put(struct fs *fs, struct fs_inode *inode);
+
+/*
+ * fs_handle_of - the handle of @name in @dirfd (not following a final
+ * symlink; "" with AT_EMPTY_PATH in @flags: @dirfd itself) when inodes
+ * are identified by handle; NULL otherwise or on failure.  free() it.
+ */
+struct file_handle *fs_handle_of(struct fs *fs, int dirfd, const char *name,
+				 int flags, int *mount_id);
 
 /* fs_inode_lookup_more - one more kernel lookup of a known inode (link). */
 void fs_inode_lookup_more(struct fs *fs, struct fs_inode *inode);
@@ -310,8 +404,10 @@ void fs_inode_forget(struct fs *fs, struct fs_inode *inode, uint64_t n);
 /* Our reference: taken by open files and directory handles. */
 void fs_inode_get(struct fs *fs, struct fs_inode *inode);
 void fs_inode_put(struct fs *fs, struct fs_inode *inode);
-/* The hashed inode of (dev, ino) with a reference of ours, or NULL. */
-struct fs_inode *fs_inode_find_get(struct fs *fs, dev_t dev, ino_t ino);
+/* The hashed inode of (dev, ino, @handle: NULL if not by handle) with a
+ * reference of ours, or NULL. */
+struct fs_inode *fs_inode_find_get(struct fs *fs, dev_t dev, ino_t ino,
+				   const struct file_handle *handle);
 
 /*
  * fs_inode_reap - free zombies whose mapping has become clean (all of them,
@@ -352,7 +448,7 @@ void fs_attr_merge(struct stat *st, off_t size, struct timespec mtime,
 void fs_inode_fill_attr(struct fs_inode *inode, struct stat *st);
 
 /* fs_inode_stat - fstatat() the inode and fill the logical attributes. */
-int fs_inode_stat(struct fs_inode *inode, struct stat *st);
+int fs_inode_stat(struct fs *fs, struct fs_inode *inode, struct stat *st);
 
 /* ---- file.c ------------------------------------------------------------- */
 

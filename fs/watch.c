@@ -8,7 +8,8 @@
  * one struct fs_watch.  Two detectors feed one check:
  *
  *  - inotify, one watch per backing inode (added through
- *    /proc/self/fd/<O_PATH fd>, so it follows the inode, not a name): sees
+ *    /proc/self/fd/<O_PATH fd> of the inode, pinned for the call, so it
+ *    follows the inode, not a name): sees
  *    write(), truncation and attribute changes at once.  It does not see
  *    stores made through another process's mapping, and watches are a
  *    limited resource: when inotify_add_watch fails with ENOSPC the file is
@@ -68,8 +69,11 @@
  * and no syscall but inotify_rm_watch runs under it):
  * the list, each watch's inode pointer, inotify descriptor, refs and due
  * flag, and every inode->watch.  A check runs without any lock, holding a
- * reference on the watch, which holds a reference on the mapping and its
- * own O_PATH descriptor, so an inode freed meanwhile only detaches it.
+ * reference on the watch, which holds a reference on the mapping, so an
+ * inode freed meanwhile only detaches it.  A watch holds no descriptor of
+ * its own: a file's check fstat()s the mapping's descriptor
+ * (pc_mapping_fstat, which pagecache/ keeps valid or reopens by handle),
+ * and a directory only needs one while its inotify watch is added.
  */
 #include "config.h"
 
@@ -88,6 +92,18 @@
 #define FS_WATCH_ACTIVE_MS	10000
 /* Idle files are still checked at least this often. */
 #define FS_WATCH_IDLE_MS	1000
+/* A file nobody has open whose cached descriptor the cache closed
+ * (max_file_fds) is fstat()ed at most this often: each check would reopen
+ * it by handle, and with a large tree that cost would be paid for every
+ * such file every FS_WATCH_IDLE_MS.  Opening it through the mount makes it
+ * polled again as usual within FS_WATCH_IDLE_MS, before which the kernel's
+ * copy may be as old as that. */
+#define FS_WATCH_CLOSED_MS	10000
+/* Polls due this soon are made now, and walks come at most this often
+ * unless inotify wakes us: each walk visits every watch, so with tens of
+ * thousands of cached files waking for each due time apart would cost
+ * more than the checks. */
+#define FS_WATCH_SLACK_MS	20
 /* After our own change was seen in flight, look again this soon. */
 #define FS_WATCH_RETRY_MS	10
 /* At most one reaction to outside changes per file this often: a program
@@ -103,8 +119,13 @@
 
 #define FS_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* Listed watches hashed by inotify wd: an event finds its watches without
+ * walking the whole list (tens of thousands of cached files). */
+#define FS_WD_BUCKETS		4096
+
 struct fs_watch {
 	struct fs_watch *prev, *next;	/* fs->watch_lock: the list */
+	struct fs_watch *wd_next;	/* watch_lock: its wd bucket */
 	struct fs_inode *inode;		/* watch_lock; NULL once freed */
 	int wd;				/* watch_lock: inotify, or -1 */
 	int refs;			/* watch_lock: list + checks */
@@ -115,7 +136,6 @@ struct fs_watch {
 
 	/* constant */
 	fuse_ino_t ino;
-	int fd;				/* our own O_PATH descriptor */
 	struct pc_mapping *m;		/* our reference; NULL for a dir */
 
 	/* the watcher thread's only (set before the watch is listed) */
@@ -128,6 +148,8 @@ struct fs_watch {
 	uint64_t next_ms;		/* next poll */
 	unsigned int interval_ms;	/* current poll interval */
 	uint64_t change_ms;		/* last outside change seen */
+	uint64_t checked_ms;		/* last fstat */
+	bool was_due;			/* inotify flagged this check */
 };
 
 uint64_t fs_now_ms(void)
@@ -160,7 +182,7 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 	bool busy1, busy2;
 
 	s1 = pc_backing_mods(w->m, &busy1, our_size);
-	if (fstat(w->fd, st))
+	if (pc_mapping_fstat(w->m, st))
 		return false;
 	s2 = pc_backing_mods(w->m, &busy2, our_size);
 	*mods = s2;
@@ -169,10 +191,43 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 
 static void watch_free(struct fs_watch *w)
 {
-	close(w->fd);
 	if (w->m)
 		pc_mapping_put(w->m);
 	free(w);
+}
+
+static struct fs_watch **wd_bucket(struct fs *fs, int wd)
+{
+	return &fs->wd_buckets[(unsigned int)wd & (FS_WD_BUCKETS - 1)];
+}
+
+/* Caller holds watch_lock; @w is being listed (its wd is constant while
+ * it is listed: only watch_release_locked clears it, after unlisting). */
+static void wd_hash_add(struct fs *fs, struct fs_watch *w)
+{
+	struct fs_watch **b;
+
+	if (w->wd < 0 || !fs->wd_buckets)
+		return;
+	b = wd_bucket(fs, w->wd);
+	w->wd_next = *b;
+	*b = w;
+}
+
+/* Caller holds watch_lock; @w is being unlisted. */
+static void wd_hash_del(struct fs *fs, struct fs_watch *w)
+{
+	struct fs_watch **pp;
+
+	if (w->wd < 0 || !fs->wd_buckets)
+		return;
+	for (pp = wd_bucket(fs, w->wd); *pp; pp = &(*pp)->wd_next) {
+		if (*pp == w) {
+			*pp = w->wd_next;
+			break;
+		}
+	}
+	w->wd_next = NULL;
 }
 
 /* Caller holds watch_lock: true if another listed watch shares @wd. */
@@ -180,6 +235,12 @@ static bool wd_shared_locked(struct fs *fs, const struct fs_watch *w)
 {
 	struct fs_watch *p;
 
+	if (fs->wd_buckets) {
+		for (p = *wd_bucket(fs, w->wd); p; p = p->wd_next)
+			if (p != w && p->wd == w->wd)
+				return true;
+		return false;
+	}
 	for (p = fs->watch_list; p; p = p->next)
 		if (p != w && p->wd == w->wd)
 			return true;
@@ -201,15 +262,11 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 	char path[FS_PROC_PATH_MAX];
 	struct fs_watch *w;
 	off_t our_size;
+	int fd, err;
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto nomem;
-	w->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
-	if (w->fd < 0) {
-		free(w);
-		goto nomem;
-	}
 	w->ino = fs_ino_of(fs, inode);
 	w->inode = inode;
 	w->refs = 1;
@@ -228,11 +285,15 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 		w->next_ms = UINT64_MAX;	/* inotify only */
 	}
 
-	if (fs->inotify_fd >= 0) {
-		fs_proc_path(path, w->fd);
+	/* No lock held: the inode's descriptor may be reopened by handle. */
+	fd = fs->inotify_fd >= 0 ? fs_inode_fd_get(fs, inode) : -1;
+	if (fd >= 0) {
+		fs_proc_path(path, fd);
 		w->wd = inotify_add_watch(fs->inotify_fd, path, m ?
 					  FS_WATCH_MASK : FS_WATCH_DIR_MASK);
-		if (w->wd < 0 && errno == ENOSPC &&
+		err = errno;
+		fs_inode_fd_put(fs, inode);
+		if (w->wd < 0 && err == ENOSPC &&
 		    !atomic_exchange(&fs->watch_enospc_logged, true))
 			fuse_log(FUSE_LOG_WARNING,
 				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms, outside renames after entry_timeout\n",
@@ -254,6 +315,7 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 	if (w->next)
 		w->next->prev = w;
 	fs->watch_list = w;
+	wd_hash_add(fs, w);
 	fs->nwatches++;
 	pthread_mutex_unlock(&fs->watch_lock);
 	return;
@@ -328,7 +390,8 @@ static void dir_event(struct fs *fs, const struct inotify_event *ev)
 	bool own = false;
 
 	pthread_mutex_lock(&fs->watch_lock);
-	for (w = fs->watch_list; w; w = w->next) {
+	for (w = fs->wd_buckets ? *wd_bucket(fs, ev->wd) : fs->watch_list; w;
+	     w = fs->wd_buckets ? w->wd_next : w->next) {
 		if (w->dir && w->wd == ev->wd && w->inode) {
 			parent = w->ino;
 			own = own_name_locked(fs, w->inode, ev->name,
@@ -360,6 +423,7 @@ void fs_watch_del(struct fs *fs, struct fs_inode *inode)
 	}
 	inode->watch = NULL;
 	w->inode = NULL;
+	wd_hash_del(fs, w);
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -438,12 +502,19 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 	struct meta_sample m1, m2;
 	unsigned int base = fs->cfg.revalidate_ms;
 	unsigned int idle = base > FS_WATCH_IDLE_MS ? base : FS_WATCH_IDLE_MS;
-	struct stat st;
+	struct stat st = { 0 };	/* all zero if the fstat fails */
 	uint64_t mods, meta, imeta;
 	off_t our_size, before, after;
 	bool stable;
 	int r;
 
+	if (w->have_snap && !w->was_due && !w->open &&
+	    now - w->checked_ms < FS_WATCH_CLOSED_MS &&
+	    !pc_mapping_has_fd(w->m)) {
+		w->next_ms = now + idle;
+		return;
+	}
+	w->checked_ms = now;
 	atomic_fetch_add(&fs->watch_stats.checks, 1);
 	meta_sample(fs, w, &m1);
 	stable = snap_take(w, &st, &mods, &our_size);
@@ -545,9 +616,14 @@ static void mark_due(struct fs *fs, int wd)
 	struct fs_watch *w;
 
 	pthread_mutex_lock(&fs->watch_lock);
-	for (w = fs->watch_list; w; w = w->next) {
-		if (!w->dir && (wd == -1 || w->wd == wd))
-			w->due = true;
+	if (wd >= 0 && fs->wd_buckets) {
+		for (w = *wd_bucket(fs, wd); w; w = w->wd_next)
+			if (!w->dir && w->wd == wd)
+				w->due = true;
+	} else {
+		for (w = fs->watch_list; w; w = w->next)
+			if (!w->dir && (wd == -1 || w->wd == wd))
+				w->due = true;
 	}
 	pthread_mutex_unlock(&fs->watch_lock);
 }
@@ -600,7 +676,7 @@ static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
 				next = at;
 			continue;	/* stays due */
 		}
-		if (!w->due && w->next_ms > now) {
+		if (!w->due && w->next_ms > now + FS_WATCH_SLACK_MS) {
 			if (w->next_ms < next)
 				next = w->next_ms;
 			continue;
@@ -616,6 +692,7 @@ static size_t collect_due(struct fs *fs, uint64_t now, struct fs_watch ***out,
 			*out = a;
 			*cap = nc;
 		}
+		w->was_due = w->due;
 		w->due = false;
 		w->active_ms = atomic_load_explicit(&w->inode->active_ms,
 						    memory_order_relaxed);
@@ -670,9 +747,10 @@ static void *watch_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			watch_check(fs, ws[i], now);
 		put_checked(fs, ws, n);
-		/* The checks moved their next times: look again at once. */
-		if (n)
-			wait_ms = 0;
+		/* The checks moved their next times, beyond the slack: the
+		 * next walk need not come sooner than that. */
+		if (n && wait_ms > FS_WATCH_SLACK_MS)
+			wait_ms = FS_WATCH_SLACK_MS;
 		else if (wait_ms < 1)
 			wait_ms = 1;
 	}
@@ -688,9 +766,15 @@ int fs_watch_start(struct fs *fs)
 	fs->inotify_fd = -1;
 	if (fs->cfg.no_revalidate)
 		return 0;
+	/* NULL on ENOMEM: events then walk the whole list. */
+	fs->wd_buckets = calloc(FS_WD_BUCKETS, sizeof(*fs->wd_buckets));
 	fs->watch_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fs->watch_wake < 0)
-		return -errno;
+	if (fs->watch_wake < 0) {
+		r = -errno;
+		free(fs->wd_buckets);
+		fs->wd_buckets = NULL;
+		return r;
+	}
 	fs->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fs->inotify_fd < 0)
 		fuse_log(FUSE_LOG_WARNING,
@@ -702,6 +786,8 @@ int fs_watch_start(struct fs *fs)
 			close(fs->inotify_fd);
 		close(fs->watch_wake);
 		fs->inotify_fd = -1;
+		free(fs->wd_buckets);
+		fs->wd_buckets = NULL;
 		return r;
 	}
 	fs->watch_running = true;
@@ -731,6 +817,8 @@ void fs_watch_stop(struct fs *fs)
 	}
 	fs->watch_list = NULL;
 	fs->nwatches = 0;
+	free(fs->wd_buckets);
+	fs->wd_buckets = NULL;
 	pthread_mutex_unlock(&fs->watch_lock);
 	if (fs->inotify_fd >= 0)
 		close(fs->inotify_fd);

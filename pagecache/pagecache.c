@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -555,6 +556,18 @@ int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out)
 	pthread_mutex_init(&c->wb_lock, NULL);
 	pthread_cond_init(&c->wb_cond, NULL);
 	pthread_mutex_init(&c->data_lock, NULL);
+	pthread_mutex_init(&c->fd_lock, NULL);
+	c->max_fds = cfg->max_fds;
+	if (!c->max_fds) {
+		struct rlimit rl;
+
+		c->max_fds = 1024 / 4;
+		if (!getrlimit(RLIMIT_NOFILE, &rl) &&
+		    rl.rlim_cur != RLIM_INFINITY)
+			c->max_fds = rl.rlim_cur / 4;
+		if (c->max_fds < 64)
+			c->max_fds = 64;
+	}
 #ifdef PC_FAULT_INJECTION
 	pthread_mutex_init(&c->fault_lock, NULL);
 #endif
@@ -686,6 +699,7 @@ int pc_cache_destroy(struct pc_cache *c)
 	pthread_cond_destroy(&c->space);
 	pthread_mutex_destroy(&c->wb_lock);
 	pthread_cond_destroy(&c->wb_cond);
+	pthread_mutex_destroy(&c->fd_lock);
 	free(c);
 	return ret;
 }
@@ -745,6 +759,227 @@ int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out)
 	return 0;
 }
 
+/* ---- Reopenable descriptors (DESCRIPTORS in pagecache.h) -------------- */
+
+static void close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void wait_unquiesced(struct pc_mapping *m);
+
+/* Descriptors closed by one trim, at most; entries looked at, at most. */
+#define PC_FD_SCAN	64
+#define PC_FD_LOOK	256
+
+/* Caller holds fd_lock. */
+static void fd_lru_del_locked(struct pc_cache *c, struct pc_mapping *m)
+{
+	if (m->fl_prev)
+		m->fl_prev->fl_next = m->fl_next;
+	else
+		c->fd_head = m->fl_next;
+	if (m->fl_next)
+		m->fl_next->fl_prev = m->fl_prev;
+	else
+		c->fd_tail = m->fl_prev;
+	m->fl_prev = m->fl_next = NULL;
+	m->on_fd_lru = false;
+	c->nr_fds--;
+}
+
+/* Caller holds fd_lock. */
+static void fd_lru_add_locked(struct pc_cache *c, struct pc_mapping *m)
+{
+	m->fl_prev = NULL;
+	m->fl_next = c->fd_head;
+	if (c->fd_head)
+		c->fd_head->fl_prev = m;
+	else
+		c->fd_tail = m;
+	c->fd_head = m;
+	m->on_fd_lru = true;
+	c->nr_fds++;
+}
+
+/*
+ * Caller holds fd_lock (and @self's lock, which is skipped; may be NULL):
+ * close idle descriptors from the LRU's tail until at most max_fds are
+ * open (all idle ones if @force).  Other mappings are only try-locked; a
+ * busy one (I/O running: the oldest dirty files are the ones being
+ * written back) is in use, so it moves to the front and the tail stays
+ * worth scanning.  The descriptors go to @out (PC_FD_SCAN entries) for the
+ * caller to close after dropping fd_lock; returns how many.
+ */
+static size_t fd_trim_locked(struct pc_cache *c, struct pc_mapping *self,
+			     int *out, bool force)
+{
+	struct pc_mapping *m = c->fd_tail, *prev;
+	size_t n = 0, looked = 0;
+
+	while ((force || c->nr_fds > c->max_fds) && m && n < PC_FD_SCAN &&
+	       looked++ < PC_FD_LOOK) {
+		bool busy = true;
+
+		prev = m->fl_prev;
+		if (m != self && !pthread_mutex_trylock(&m->lock)) {
+			/* Idle: no I/O holds the number, none may start
+			 * before it is -1 (every start takes m->lock). */
+			if (m->fd >= 0 && !m->nr_io && !m->quiesce &&
+			    !m->commit_inflight) {
+				out[n++] = m->fd;
+				m->fd = -1;
+				fd_lru_del_locked(c, m);
+				busy = false;
+			}
+			pthread_mutex_unlock(&m->lock);
+		}
+		if (busy && m != c->fd_head) {
+			fd_lru_del_locked(c, m);
+			fd_lru_add_locked(c, m);
+		}
+		m = prev;
+	}
+	return n;
+}
+
+void pc_fd_trim(struct pc_cache *c)
+{
+	int out[PC_FD_SCAN];
+	size_t n;
+
+	do {
+		pthread_mutex_lock(&c->fd_lock);
+		n = fd_trim_locked(c, NULL, out, false);
+		pthread_mutex_unlock(&c->fd_lock);
+		close_fds(out, n);
+	} while (n == PC_FD_SCAN);
+}
+
+
+int pc_mapping_fd_locked(struct pc_mapping *m)
+{
+	struct pc_cache *c = m->cache;
+	int out[PC_FD_SCAN];
+	size_t n = 0;
+	int fd;
+
+	if (!m->handle)
+		return m->fd;
+	if (m->gone) {
+		errno = ESTALE;
+		return PC_FD_GONE;
+	}
+	if (m->fd >= 0) {
+		pthread_mutex_lock(&c->fd_lock);
+		if (m->on_fd_lru && c->fd_head != m) {	/* to the front */
+			fd_lru_del_locked(c, m);
+			fd_lru_add_locked(c, m);
+		}
+		pthread_mutex_unlock(&c->fd_lock);
+		return m->fd;
+	}
+	for (int tries = 0;; tries++) {
+		fd = open_by_handle_at(m->mount_fd, m->handle,
+				       (m->writable ? O_RDWR : O_RDONLY) |
+				       O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0 || tries ||
+		    (errno != EMFILE && errno != ENFILE))
+			break;
+		/* Out of descriptors: give back idle ones, try again. */
+		pthread_mutex_lock(&c->fd_lock);
+		n = fd_trim_locked(c, m, out, true);
+		pthread_mutex_unlock(&c->fd_lock);
+		close_fds(out, n);
+	}
+	if (fd < 0 && errno == ESTALE) {
+		m->gone = true;		/* for good: see PC_FD_GONE */
+		return PC_FD_GONE;
+	}
+	if (fd < 0)
+		return -1;
+	m->fd = fd;
+	pthread_mutex_lock(&c->fd_lock);
+	fd_lru_add_locked(c, m);
+	n = fd_trim_locked(c, m, out, false);
+	pthread_mutex_unlock(&c->fd_lock);
+	close_fds(out, n);
+	return fd;
+}
+
+int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
+			  const void *handle)
+{
+	const struct file_handle *h = handle;
+	struct pc_cache *c = m->cache;
+	struct file_handle *copy;
+	int out[PC_FD_SCAN];
+	size_t n = 0;
+
+	copy = malloc(sizeof(*copy) + h->handle_bytes);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, h, sizeof(*copy) + h->handle_bytes);
+	pthread_mutex_lock(&m->lock);
+	if (m->handle) {
+		pthread_mutex_unlock(&m->lock);
+		free(copy);
+		return 0;
+	}
+	m->handle = copy;
+	m->mount_fd = mount_fd;
+	if (m->fd >= 0) {
+		pthread_mutex_lock(&c->fd_lock);
+		fd_lru_add_locked(c, m);
+		n = fd_trim_locked(c, m, out, false);
+		pthread_mutex_unlock(&c->fd_lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	close_fds(out, n);
+	return 0;
+}
+
+int pc_mapping_fstat(struct pc_mapping *m, struct stat *st)
+{
+	int fd, r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	wait_unquiesced(m);
+	fd = pc_mapping_fd_locked(m);
+	m->nr_io++;
+	pthread_mutex_unlock(&m->lock);
+	if (fd < 0)
+		r = -EBADF;
+	else if (fstat(fd, st) < 0)
+		r = -errno;
+	pthread_mutex_lock(&m->lock);
+	m->nr_io--;
+	pthread_cond_broadcast(&m->wait);
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+bool pc_mapping_has_fd(struct pc_mapping *m)
+{
+	bool r;
+
+	pthread_mutex_lock(&m->lock);
+	r = m->fd >= 0;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+unsigned long pc_cache_fds(struct pc_cache *c)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&c->fd_lock);
+	n = c->nr_fds;
+	pthread_mutex_unlock(&c->fd_lock);
+	return n;
+}
+
 void pc_mapping_get(struct pc_mapping *m)
 {
 	atomic_fetch_add(&m->refcount, 1);
@@ -757,6 +992,11 @@ static void mapping_free(struct pc_mapping *m)
 	void *pp[64];
 	size_t n;
 
+	/* Off the descriptor LRU first: the trimmer may try-lock us. */
+	pthread_mutex_lock(&c->fd_lock);
+	if (m->on_fd_lru)
+		fd_lru_del_locked(c, m);
+	pthread_mutex_unlock(&c->fd_lock);
 	/*
 	 * Nobody holds a reference, but the evictor can still reach our
 	 * pages through the SIEVE list: take them off it under m->lock (the
@@ -777,7 +1017,9 @@ static void mapping_free(struct pc_mapping *m)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	close(m->fd);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->handle);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wait);
 	atomic_fetch_sub(&c->nr_mappings, 1);
@@ -823,9 +1065,16 @@ void pc_mapping_set_fd(struct pc_mapping *m, int fd)
 	old = m->fd;
 	m->fd = fd;
 	m->writable = fl >= 0 && (fl & O_ACCMODE) == O_RDWR;
+	if (m->handle) {
+		pthread_mutex_lock(&m->cache->fd_lock);
+		if (!m->on_fd_lru)	/* it was closed: counted again */
+			fd_lru_add_locked(m->cache, m);
+		pthread_mutex_unlock(&m->cache->fd_lock);
+	}
 	quiesce_end(m);
 	pthread_mutex_unlock(&m->lock);
-	close(old);
+	if (old >= 0)
+		close(old);
 }
 
 bool pc_mapping_writable(struct pc_mapping *m)
@@ -1000,7 +1249,7 @@ again:
 	}
 	for (i = 0; i < n_new; i++)
 		memset(new[i]->data, 0, ps);
-	fd = m->fd;
+	fd = pc_mapping_fd_locked(m);
 	for (int k = 0; k < n_io; k++)
 		ios[k].fd = fd;
 	m->nr_io++;
@@ -1159,7 +1408,8 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		 * now with EFBIG, as ext4 does.  lseek() beyond s_maxbytes is
 		 * EINVAL, and costs no I/O.
 		 */
-		if (lseek(m->fd, end - 1, SEEK_SET) < 0 && errno == EINVAL) {
+		if (lseek(pc_mapping_fd_locked(m), end - 1, SEEK_SET) < 0 &&
+		    errno == EINVAL) {
 			pthread_mutex_unlock(&m->lock);
 			return -EFBIG;
 		}
@@ -1358,7 +1608,7 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	struct pc_cache *c = m->cache;
 	size_t ps = c->page_size;
 	uint64_t keep;
-	int ret = 0;
+	int ret = 0, fd;
 
 	if (size < 0)
 		return -EINVAL;
@@ -1374,8 +1624,14 @@ int pc_truncate(struct pc_mapping *m, off_t size)
 	keep = ((uint64_t)size + ps - 1) / ps;
 	drop_pages_locked(m, keep, UINT64_MAX, DROP_ALL);
 	zero_tail_locked(m, size);
+	/* Stable until quiesce_end: the trimmer skips quiesced mappings.
+	 * If it cannot be reopened the pages are dropped all the same (a
+	 * file that is gone: ESTALE, reported as ENOENT). */
+	fd = pc_mapping_fd_locked(m);
+	if (fd < 0)
+		ret = errno == ESTALE ? -ENOENT : -errno;
 	pthread_mutex_unlock(&m->lock);
-	if (ftruncate(m->fd, size) < 0)
+	if (fd >= 0 && ftruncate(fd, size) < 0)
 		ret = -errno;
 	pthread_mutex_lock(&m->lock);
 	if (!ret)
@@ -1431,7 +1687,7 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 
 		wait_unquiesced(m);
 		gen = m->write_gen;
-		fd = m->fd;
+		fd = pc_mapping_fd_locked(m);
 		m->nr_io++;
 		pthread_mutex_unlock(&m->lock);
 		if (fstat(fd, &st) < 0)

@@ -78,6 +78,30 @@
  *   The evictor holds cache->lock and only *try*-locks a mapping->lock,
  *   which keeps the order above deadlock-free.
  *
+ *   cache->fd_lock    leaf under mapping->lock: the LRU of backing
+ *                     descriptors that can be reopened (pc_mapping_set_reopen)
+ *                     and their count.  Trimming it holds fd_lock and only
+ *                     *try*-locks the other mappings' locks.
+ *
+ * DESCRIPTORS
+ *
+ *   A mapping given a file handle (pc_mapping_set_reopen) may have its
+ *   backing descriptor closed while no I/O uses it (nr_io == 0, not
+ *   quiesced, no commit running) whenever more than max_fds such
+ *   descriptors are open, least recently used first - dirty or not (a busy
+ *   one counts as used; if none is idle the count stays above max_fds
+ *   until the write-back thread trims after its pass): the
+ *   next I/O reopens it with open_by_handle_at, in the access mode it had,
+ *   under mapping->lock (the one syscall that may run under it, and only
+ *   for an idle file).  fdatasync() works on the inode, so pages written
+ *   through the old descriptor are committed through the new one.  If the
+ *   reopen finds the file deleted (ESTALE: nothing held it, so nothing can
+ *   read it again) the mapping's I/O completes without touching anything
+ *   from then on - write-back and commits succeed, reads see end of file -
+ *   as ext4 drops the pages of a deleted file nobody holds; pc_truncate
+ *   returns ENOENT.  Any other failure (EMFILE after trimming) fails that
+ *   I/O with EBADF, like a write-back error, and is retried later.
+ *
  *   Quiescing replaces a sleeping truncate lock: every I/O on a mapping's
  *   descriptor is counted (nr_io) while it runs; pc_truncate() raises
  *   "quiesce", waits for nr_io to drain, ftruncate()s without any lock, then
@@ -131,6 +155,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -157,6 +182,9 @@ struct pc_config {
 	 * we hold the data, so the kernel need not hold it a second time.
 	 * A later miss then reads from the device. */
 	bool drop_backing_cache;
+	/* Reopenable backing descriptors kept open, at most (0: a quarter
+	 * of RLIMIT_NOFILE, at least 64). */
+	unsigned int max_fds;
 	/* Where the cache's warnings go (one line, no newline); NULL means
 	 * standard error.  A daemon in the background points it at syslog. */
 	void (*log)(const char *msg);
@@ -229,6 +257,29 @@ void pc_mapping_set_fd(struct pc_mapping *m, int fd);
 
 /* pc_mapping_writable - true if the backing descriptor is open for write. */
 bool pc_mapping_writable(struct pc_mapping *m);
+
+/*
+ * pc_mapping_set_reopen - let the cache close @m's backing descriptor when
+ * idle and reopen it with open_by_handle_at(@mount_fd, @handle) (a struct
+ * file_handle, copied) when needed: see DESCRIPTORS.  @mount_fd must stay
+ * open until the cache is destroyed.  Returns 0 or -ENOMEM (then nothing
+ * changes).
+ */
+int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
+			  const void *handle);
+
+/* pc_mapping_fstat - fstat() the backing file (reopened if needed). */
+int pc_mapping_fstat(struct pc_mapping *m, struct stat *st);
+
+/* pc_mapping_has_fd - the backing descriptor is open now (a hint). */
+bool pc_mapping_has_fd(struct pc_mapping *m);
+
+/* pc_cache_fds - reopenable backing descriptors open now (tests). */
+unsigned long pc_cache_fds(struct pc_cache *c);
+
+/* pc_fd_trim - close idle descriptors past max_fds (the write-back thread
+ * calls it after each pass: a burst of busy files may have left more). */
+void pc_fd_trim(struct pc_cache *c);
 
 /* ---- Data --------------------------------------------------------------- */
 

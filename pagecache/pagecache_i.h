@@ -28,6 +28,25 @@
 
 #include "pagecache/pagecache.h"
 
+struct file_handle;
+
+/*
+ * pc_mapping_fd_locked - the backing descriptor for I/O about to be
+ * counted in nr_io, reopened by handle if it was closed; -1 with errno
+ * set if that failed (I/O on it then fails with EBADF), PC_FD_GONE (errno
+ * ESTALE) if the backing file no longer exists.  Caller holds m->lock.
+ */
+int pc_mapping_fd_locked(struct pc_mapping *m);
+
+/*
+ * The descriptor of a mapping whose backing file was deleted while its
+ * descriptor was closed (open_by_handle_at: ESTALE): nothing can ever read
+ * that file again, so, as ext4 drops the pages of a deleted file nobody
+ * holds, I/O on it completes at once without touching anything: writes
+ * and syncs succeed (the pages become clean), reads find end of file.
+ */
+#define PC_FD_GONE	(-2)
+
 /* ---- The page index: a radix tree with tags (index.c) ------------------ */
 
 #define PC_RADIX_SHIFT	6
@@ -103,7 +122,13 @@ struct pc_mapping {
 	pthread_cond_t wait;		/* page unlocked, write-back done,
 					 * nr_io drained, quiesce dropped */
 	struct pc_radix pages;		/* lock */
-	int fd;				/* lock; changed only when quiesced */
+	int fd;				/* lock; replaced only when quiesced;
+					 * -1 while closed (reopenable) */
+	struct file_handle *handle;	/* lock: set once; NULL: never closed */
+	int mount_fd;			/* with handle */
+	bool gone;			/* lock: reopening found ESTALE */
+	bool on_fd_lru;			/* cache->fd_lock */
+	struct pc_mapping *fl_prev, *fl_next; /* cache->fd_lock */
 	bool writable;			/* lock */
 	off_t i_size;			/* lock: the logical size */
 	off_t backing_size;		/* lock: what the backing file holds */
@@ -159,6 +184,12 @@ struct pc_cache {
 
 	/* page data: chunks mmap()ed once, a free list of pages (data_lock,
 	 * innermost).  Never more than cache_size rounded up to a chunk. */
+	/* Reopenable backing descriptors (see DESCRIPTORS in pagecache.h). */
+	pthread_mutex_t fd_lock;
+	struct pc_mapping *fd_head, *fd_tail; /* fd_lock: most recent first */
+	unsigned long nr_fds;		/* fd_lock */
+	unsigned long max_fds;		/* constant */
+
 	pthread_mutex_t data_lock;
 	char *data_free;		/* data_lock: next pointer in the page */
 	void **chunks;			/* data_lock */

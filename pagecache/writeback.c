@@ -156,8 +156,13 @@ static void iov_advance(struct pc_io *io, size_t n)
  * Account the result @res of one submission of @io.  Returns true if @io
  * must be submitted again (the rest of a short transfer, or a retry).
  */
+/* io_prepare's verdict for I/O on PC_FD_GONE: done already set. */
+#define PC_IO_SKIPPED	(-100000)
+
 static bool io_account(struct pc_io *io, ssize_t res)
 {
+	if (res == PC_IO_SKIPPED)
+		return false;
 	if (res == -EAGAIN || res == -EINTR)
 		return true;
 	if (res < 0) {
@@ -239,6 +244,12 @@ static ssize_t io_once_sync(struct pc_io *io, size_t limit)
  */
 static ssize_t io_prepare(struct pc_cache *c, struct pc_io *io)
 {
+	if (io->fd == PC_FD_GONE) {
+		/* The file is gone for good: nothing to write, read or
+		 * sync (see PC_FD_GONE). */
+		io->done = io->op == PC_IO_WRITE ? (ssize_t)io->len : 0;
+		return PC_IO_SKIPPED;
+	}
 #ifdef PC_FAULT_INJECTION
 	int f = fault_for(c, io);
 
@@ -492,7 +503,7 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 	}
 	req->m = m;
 	req->io.op = PC_IO_WRITE;
-	req->io.fd = m->fd;
+	req->io.fd = pc_mapping_fd_locked(m);
 	req->io.off = (off_t)(req->pages[0]->index * ps);
 	req->io.iov = req->iov;
 	req->io.iovcnt = (int)req->nr;
@@ -641,7 +652,7 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 	gen = m->write_gen;
 	m->commit_inflight = true;
 	m->nr_io++;
-	io.fd = m->fd;
+	io.fd = pc_mapping_fd_locked(m);
 	/* Once all our data is written, give the backing file the mtime
 	 * the writes had through the mount (write-back itself moved it to
 	 * the time of the write-back), so it survives a remount. */
@@ -654,14 +665,15 @@ int pc_commit_locked(struct pc_mapping *m, bool datasync)
 		times[1].tv_nsec = UTIME_OMIT;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (times[1].tv_nsec != UTIME_OMIT && futimens(io.fd, times) < 0)
+	if (times[1].tv_nsec != UTIME_OMIT && io.fd != PC_FD_GONE &&
+	    futimens(io.fd, times) < 0)
 		pc_log(&c->cfg, "setting the mtime of a backing file "
 		       "failed: %s", strerror(errno));
 	pc_io_run(c, &io, 1);
 	err = io.done < 0 ? (int)io.done : 0;
 	/* Durable now: the backing fs's copy of what we hold is a third one
 	 * (the FUSE kernel's, ours, its).  Clean pages only; advisory. */
-	if (!err && c->cfg.drop_backing_cache)
+	if (!err && c->cfg.drop_backing_cache && io.fd != PC_FD_GONE)
 		posix_fadvise(io.fd, 0, 0, POSIX_FADV_DONTNEED);
 	pthread_mutex_lock(&m->lock);
 	if (times[1].tv_nsec != UTIME_OMIT) {
@@ -806,6 +818,8 @@ static bool wb_pass(struct pc_cache *c)
 		pc_mapping_dirty_list_del(m);
 		pc_mapping_put(m);
 	}
+	/* What was written back may have been too busy to close. */
+	pc_fd_trim(c);
 	return more;
 }
 

@@ -373,6 +373,7 @@ START_TEST(test_mknod_link_rename_unlink)
 	struct fs_inode *d, *f;
 	struct stat st;
 	char buf[64];
+	int fd;
 
 	ck_assert_int_eq(fs_do_mknod(t_fs, NULL, FUSE_ROOT_ID, "d",
 				     S_IFDIR | 0750, 0, NULL, &e), 0);
@@ -417,10 +418,14 @@ START_TEST(test_mknod_link_rename_unlink)
 	ck_assert_int_eq(fs_do_rename(t_fs, FUSE_ROOT_ID, "y", FUSE_ROOT_ID,
 				      "..", 0), -EINVAL);
 
-	/* unlink and rmdir; the unlinked inode lives on through its fd */
+	/* unlink and rmdir; the unlinked inode lives on through its fd
+	 * (with file handles: while the LRU keeps it, as here) */
 	ck_assert_int_eq(fs_do_unlink(t_fs, e.ino, "f", false), 0);
 	ck_assert_int_eq(fs_do_unlink(t_fs, FUSE_ROOT_ID, "hard", false), 0);
-	ck_assert_int_eq(fstatat(f->fd, "", &st, AT_EMPTY_PATH), 0);
+	fd = fs_inode_fd_get(t_fs, f);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstatat(fd, "", &st, AT_EMPTY_PATH), 0);
+	fs_inode_fd_put(t_fs, f);
 	ck_assert_int_eq(st.st_nlink, 0);
 	ck_assert_int_eq(fs_do_unlink(t_fs, FUSE_ROOT_ID, "d", true),
 			 -ENOTEMPTY);
@@ -502,7 +507,7 @@ START_TEST(test_attrs_carry_cached_size)
 	t_path(p, sizeof(p), "f");
 	ck_assert_int_eq(stat(p, &bst), 0);
 	ck_assert_int_eq(bst.st_size, 0);
-	ck_assert_int_eq(fs_inode_stat(file->inode, &st), 0);
+	ck_assert_int_eq(fs_inode_stat(t_fs, file->inode, &st), 0);
 	ck_assert_int_eq(st.st_size, 8200);
 	ck_assert_int_ge(st.st_blocks, (8200 + 511) / 512);
 	ck_assert_int_eq(fs_do_lookup(t_fs, FUSE_ROOT_ID, "f", &e), 0);
@@ -551,7 +556,7 @@ START_TEST(test_set_mtime_after_cached_write)
 	/* A later write moves mtime again. */
 	ck_assert_int_eq(pc_write(fs_inode_mapping(file->inode), "more", 4,
 				  4, false), 4);
-	ck_assert_int_eq(fs_inode_stat(file->inode, &st), 0);
+	ck_assert_int_eq(fs_inode_stat(t_fs, file->inode, &st), 0);
 	ck_assert_int_gt(st.st_mtim.tv_sec, set.tv_sec);
 
 	fs_file_close(t_fs, file);
@@ -582,7 +587,7 @@ START_TEST(test_open_trunc_and_keep_cache)
 	ck_assert_int_eq(fi.direct_io, 0);
 	/* our descriptor never carries O_APPEND: the kernel sends offsets */
 	ck_assert_int_eq(fcntl(fs_file_of(&fi)->fd, F_GETFL) & O_APPEND, 0);
-	ck_assert_int_eq(fs_inode_stat(file->inode, &st), 0);
+	ck_assert_int_eq(fs_inode_stat(t_fs, file->inode, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
 	ck_assert_int_eq(file->inode->nopen, 2);
 	ck_assert(pc_mapping_writable(fs_inode_mapping(file->inode)));

@@ -1074,6 +1074,98 @@ START_TEST(test_set_fd)
 }
 END_TEST
 
+/* The handle of @path into a malloc()ed struct file_handle, or NULL. */
+static struct file_handle *t_handle(const char *path)
+{
+	struct file_handle *h = t_malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int id;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, h, &id, 0)) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/*
+ * Reopenable descriptors: past max_fds the idle one is closed, dirty or
+ * not, and reopened by handle for write-back; a file deleted meanwhile is
+ * gone for good: its write-back succeeds without touching anything.
+ */
+START_TEST(test_reopen_by_handle)
+{
+	char pa[PATH_MAX], pb[PATH_MAX];
+	unsigned char *expect = t_malloc(PS);
+	struct file_handle *ha, *hb;
+	struct pc_mapping *ma, *mb;
+	struct pc_config cfg;
+	struct pc_cache *c;
+	int mfd, fd;
+
+	T_VARIANT();
+	t_path(pa, sizeof(pa), "a");
+	t_path(pb, sizeof(pb), "b");
+	t_make_file(pa, PS, 51);
+	t_make_file(pb, PS, 52);
+	mfd = open(t_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ha = t_handle(pa);
+	hb = t_handle(pb);
+	fd = ha ? open_by_handle_at(mfd, ha, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		/* not root, or no handles here: nothing to test */
+		fprintf(stderr, "test_reopen_by_handle: no file handles in %s (%s): skipped\n",
+			t_dir, strerror(errno));
+		free(ha);
+		free(hb);
+		close(mfd);
+		free(expect);
+		return;
+	}
+	close(fd);
+
+	t_cfg(&cfg, 256, _i);
+	cfg.max_fds = 1;
+	c = t_cache_new(&cfg);
+	ma = t_map(c, pa, O_RDWR);
+	mb = t_map(c, pb, O_RDWR);
+	ck_assert_int_eq(pc_mapping_set_reopen(ma, mfd, ha), 0);
+	memset(expect, 0xa1, PS);
+	t_write(ma, expect, PS, 0, false);	/* dirty */
+	ck_assert_int_eq(pc_mapping_set_reopen(mb, mfd, hb), 0);
+	/* b's descriptor made two: a's, idle though dirty, was closed */
+	ck_assert_uint_eq(pc_cache_fds(c), 1);
+	ck_assert(!pc_mapping_has_fd(ma));
+	ck_assert(pc_mapping_has_fd(mb));
+	t_sync(ma);				/* reopens a, closes b */
+	t_check_backing(pa, expect, (off_t)PS, "written back by handle");
+	ck_assert(pc_mapping_has_fd(ma));
+	ck_assert(!pc_mapping_has_fd(mb));
+	ck_assert_uint_eq(pc_cache_fds(c), 1);
+
+	/* b dirty with its descriptor closed, then deleted: gone */
+	memset(expect, 0xb2, PS);
+	t_write(mb, expect, PS, 0, false);	/* reopens b, closes a */
+	t_write(ma, expect, PS, 0, false);	/* reopens a, closes b */
+	ck_assert(!pc_mapping_has_fd(mb));
+	ck_assert_int_eq(unlink(pb), 0);
+	t_sync(mb);
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(mb), 0);
+	ck_assert_int_eq(pc_truncate(mb, 0), -ENOENT);
+	t_sync(ma);
+	t_check_backing(pa, expect, (off_t)PS, "a after b was gone");
+
+	pc_mapping_put(ma);
+	pc_mapping_put(mb);
+	t_cache_destroy(c);
+	close(mfd);
+	free(ha);
+	free(hb);
+	free(expect);
+}
+END_TEST
+
 /* Dirty data outlives the last put: destroy and sync_all write it back. */
 START_TEST(test_put_dirty_then_destroy)
 {
@@ -3236,6 +3328,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_mtime, 0, 2);
 	tcase_add_loop_test(tc, test_invalidate, 0, 2);
 	tcase_add_loop_test(tc, test_set_fd, 0, 2);
+	tcase_add_loop_test(tc, test_reopen_by_handle, 0, 2);
 	tcase_add_loop_test(tc, test_put_dirty_then_destroy, 0, 2);
 	tcase_add_loop_test(tc, test_writeback_start, 0, 2);
 	tcase_add_loop_test(tc, test_expire, 0, 2);
