@@ -335,6 +335,11 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 		return -ENOMEM;
 	file->inode = inode;
 	file->fd = fd;
+	file->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	atomic_init(&file->flock_fd, -1);
+	atomic_init(&file->flock_ex, false);
+	if (file->writer)
+		atomic_fetch_add(&fs->open_writers, 1);
 	fs_handle_add(fs, &file->h, false);
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
@@ -357,6 +362,10 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 
 	fs_handle_del(fs, &file->h);
 	close(file->fd);
+	if (file->flock_fd >= 0)
+		close(file->flock_fd);
+	if (file->writer)
+		atomic_fetch_sub(&fs->open_writers, 1);
 	pthread_mutex_lock(&inode->lock);
 	inode->nopen--;
 	atomic_store(&inode->nopen_hint, inode->nopen);
@@ -514,6 +523,9 @@ void fs_create_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	/* The open file's flock goes with it (after a release flush if it
+	 * was exclusive: lock.c). */
+	fs_lock_release_file(fs_of(req), fs_file_of(fi));
 	/* Dirty data stays in the cache: RELEASE is no durability point. */
 	fs_file_close(fs_of(req), fs_file_of(fi));
 	fuse_reply_err(req, 0);
@@ -635,7 +647,8 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 /*
  * FLUSH (every close of a descriptor): start write-back for close-to-open
  * visibility to outside readers, and report a write-back error this open
- * file has not seen (close() returns it).
+ * file has not seen (close() returns it).  The closing owner's POSIX locks
+ * on the file go now (the kernel sends no unlock for them: lock.c).
  */
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -644,6 +657,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r = 0;
 
 	(void)ino;
+	fs_lock_flush_owner(fs_of(req), file->inode, fi->lock_owner);
 	if (m) {
 		pc_writeback_start(m);
 		pthread_mutex_lock(&file->inode->lock);

@@ -149,6 +149,8 @@ struct fs_inode {
 	_Atomic bool dir_watched;	/* fs_watch_dir was called */
 	_Atomic uint64_t meta_ops;	/* fs_meta_op_end(fs, this) */
 	atomic_uint meta_busy;		/* such changes in progress */
+	/* POSIX lock owners with a backing description (lock.c); lock. */
+	struct fs_lock_owner *lock_owners;
 };
 
 /*
@@ -171,6 +173,12 @@ struct fs_file {
 					 * for fallocate, lseek and
 					 * copy_file_range */
 	pc_errseq_t wb_err;		/* protected by inode->lock */
+	bool writer;			/* opened for writing (constant) */
+	/* flock(): our own description of the backing file, -1 until the
+	 * first flock (lock.c); set under inode->lock, closed at release */
+	_Atomic int flock_fd;
+	_Atomic bool flock_ex;		/* holds (held) LOCK_EX since the
+					 * last release flush */
 };
 
 /* One open directory (fi->fh). */
@@ -250,6 +258,26 @@ struct fs {
 		atomic_ullong checks, outside, own, busy, invals, stores;
 		atomic_ullong entries, own_entries;
 	} watch_stats;
+
+	/* Locks (lock.c): waiters for a contended lock, retried by the
+	 * lock thread so that no FUSE worker ever blocks on one. */
+	pthread_mutex_t lock_lock;	/* a leaf lock */
+	pthread_cond_t lock_cond;
+	struct fs_lock_wait *lock_waits; /* lock_lock */
+	unsigned int nlock_waits;	/* lock_lock */
+	bool lock_stop;			/* lock_lock */
+	bool lock_kick;			/* lock_lock: retry all now */
+	bool lock_running;
+	pthread_t locker;
+	atomic_uint open_writers;	/* open files opened for writing */
+	_Atomic bool lock_flush_skip_logged;
+	struct {
+		atomic_ullong getlk, setlk, flock, waits, releases, acquires;
+		atomic_ullong kernel_flushes, invals;
+	} lock_stats;
+	/* Serialises reading the inotify descriptor with acting on what
+	 * was read (watch.c): a lock acquisition drains it itself. */
+	pthread_mutex_t events_lock;
 
 	pthread_mutex_t handles_lock;	/* a leaf lock */
 	struct fs_handle handles;	/* handles_lock; list head */
@@ -406,6 +434,13 @@ bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
  */
 bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
 
+/*
+ * fs_notify_barrier - wait up to @wait_ms until everything queued to the
+ * notifier before this call has been carried out (it is a FIFO).  Returns
+ * true if so.  Call without any lock held.
+ */
+bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms);
+
 /* ---- watch.c ------------------------------------------------------------ */
 
 /*
@@ -460,8 +495,54 @@ static inline void fs_meta_op_end(struct fs *fs, struct fs_inode *inode)
 	atomic_fetch_sub(inode ? &inode->meta_busy : &fs->meta_busy, 1);
 }
 
+/*
+ * fs_watch_lock_acquire - a lock on @inode was just granted through this
+ * mount: before the reply, act on every outside change inotify has
+ * reported so far (files and names, all of the mount), and fstat @inode's
+ * backing file against the state our cache held at our last release: if it
+ * differs, drop our clean pages and queue the kernel's invalidation.
+ * Returns true if something was queued to the notifier (the caller waits
+ * for it with fs_notify_barrier).  Call without any lock held.
+ *
+ * fs_watch_lock_release - a write lock is about to be released through
+ * this mount: first take over outside changes inotify reported, then
+ * write back and commit every file of the mount we changed since its last
+ * baseline, and make the result the new baseline.  (The kernel's dirty
+ * mapped pages must already have reached us: lock.c syncfs()s the mount.)
+ * Returns as fs_watch_lock_acquire.  Call without any lock held.
+ */
+bool fs_watch_lock_acquire(struct fs *fs, struct fs_inode *inode);
+bool fs_watch_lock_release(struct fs *fs);
+
 /* A coarse monotonic clock in ms (CLOCK_MONOTONIC_COARSE). */
 uint64_t fs_now_ms(void);
+
+/* ---- lock.c ------------------------------------------------------------- */
+
+/* The lock thread: retries waiters of contended locks (SETLKW, flock). */
+int fs_lock_start(struct fs *fs);
+void fs_lock_stop(struct fs *fs);
+
+/*
+ * fs_lock_flush_owner - FLUSH: the owner @owner closed a descriptor of
+ * @inode: release all its POSIX locks on it (after publishing its writes
+ * if it held a write lock).  Cheap when nothing was ever locked.
+ */
+void fs_lock_flush_owner(struct fs *fs, struct fs_inode *inode,
+			 uint64_t owner);
+
+/* fs_lock_release_file - RELEASE: drop the open file's flock. */
+void fs_lock_release_file(struct fs *fs, struct fs_file *file);
+
+/* fs_lock_inode_free - close the lock descriptions of a freed inode. */
+void fs_lock_inode_free(struct fs_inode *inode);
+
+void fs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct flock *lock);
+void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct flock *lock, int sleep);
+void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      int op);
 
 /* ---- creds.c ------------------------------------------------------------ */
 

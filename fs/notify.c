@@ -87,6 +87,8 @@ static void *notify_main(void *arg)
 
 		if (fs->notify_stop) {
 			err = -ENOTCONN;
+		} else if (!r->ino) {
+			err = 0;	/* a barrier (fs_notify_barrier) */
 		} else if (r->name) {
 			err = entry_expire(fs, r->ino, r->name);
 		} else if (r->data) {
@@ -243,4 +245,15 @@ bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name)
 	r->ino = parent;
 	r->refs = 2;
 	return notify_queue(fs, r, 0);
+}
+
+bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
+		return false;
+	r->ino = 0;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
 }
