@@ -338,8 +338,10 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	file->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	atomic_init(&file->flock_fd, -1);
 	atomic_init(&file->flock_ex, false);
-	if (file->writer)
+	if (file->writer) {
 		atomic_fetch_add(&fs->open_writers, 1);
+		atomic_fetch_add(&inode->nwriters, 1);
+	}
 	fs_handle_add(fs, &file->h, false);
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
@@ -364,8 +366,10 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 	close(file->fd);
 	if (file->flock_fd >= 0)
 		close(file->flock_fd);
-	if (file->writer)
+	if (file->writer) {
 		atomic_fetch_sub(&fs->open_writers, 1);
+		atomic_fetch_sub(&inode->nwriters, 1);
+	}
 	pthread_mutex_lock(&inode->lock);
 	inode->nopen--;
 	atomic_store(&inode->nopen_hint, inode->nopen);

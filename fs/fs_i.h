@@ -151,6 +151,7 @@ struct fs_inode {
 	atomic_uint meta_busy;		/* such changes in progress */
 	/* POSIX lock owners with a backing description (lock.c); lock. */
 	struct fs_lock_owner *lock_owners;
+	atomic_uint nwriters;		/* open files opened for writing */
 };
 
 /*
@@ -231,6 +232,7 @@ struct fs {
 	struct fs_notify_req *notify_head; /* notify_lock */
 	struct fs_notify_req *notify_tail; /* notify_lock */
 	bool notify_stop;		/* notify_lock */
+	bool notify_busy;		/* notify_lock: one is being sent */
 	bool notify_running;
 	pthread_t notifier;
 
@@ -273,7 +275,7 @@ struct fs {
 	_Atomic bool lock_flush_skip_logged;
 	struct {
 		atomic_ullong getlk, setlk, flock, waits, releases, acquires;
-		atomic_ullong kernel_flushes, invals;
+		atomic_ullong kernel_flushes, kernel_fsyncs, invals;
 	} lock_stats;
 	/* Serialises reading the inotify descriptor with acting on what
 	 * was read (watch.c): a lock acquisition drains it itself. */
@@ -440,6 +442,9 @@ bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
  * true if so.  Call without any lock held.
  */
 bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms);
+
+/* fs_notify_pending - something is queued to the notifier or being sent. */
+bool fs_notify_pending(struct fs *fs);
 
 /* ---- watch.c ------------------------------------------------------------ */
 

@@ -259,12 +259,25 @@ static void wait_budget_put(struct fs *fs)
 	atomic_fetch_sub(&fs->notify_waiters, 1);
 }
 
-/* syncfs() of a detached clone of our mount: the kernel's dirty mapped
- * pages come to us as WRITEs.  (Not kept open: it would keep the
- * superblock, and the session, alive after umount.) */
-static void kernel_flush(struct fs *fs)
+/*
+ * Pull the kernel's dirty mapped pages to us.  syncfs() of the mount was
+ * measured to return, about once in ten, before the kernel's WRITE of a
+ * page stored just before had reached us; fsync() waits for those.  So the
+ * locked file is fsync()ed through the mount (opened by its FUSE file
+ * handle on a detached clone of the mount: OPEN, FSYNC, FLUSH and RELEASE
+ * come back to us), and the rest of the mount gets a syncfs() (best
+ * effort).  Only while a file is open for writing (a shared writable
+ * mapping holds its open file).  Nothing is kept open: it would keep the
+ * superblock, and the session, alive after umount.
+ */
+static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 {
-	int tree, fd;
+	struct {
+		struct file_handle h;
+		uint32_t id[3];
+	} fh;
+	uint64_t nodeid = fs_ino_of(fs, inode);
+	int tree, dir, fd;
 
 	if (!fs->cfg.mountpoint || !atomic_load(&fs->open_writers))
 		return;
@@ -272,26 +285,49 @@ static void kernel_flush(struct fs *fs)
 		return;
 	tree = open_tree(AT_FDCWD, fs->cfg.mountpoint,
 			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree >= 0) {
-		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		close(tree);
+	if (tree < 0)
+		goto out;
+	/* (open_by_handle_at refuses the O_PATH descriptor of the tree) */
+	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(tree);
+	if (dir < 0)
+		goto out;
+	if (inode && S_ISREG(inode->type) &&
+	    atomic_load(&inode->nwriters)) {
+		/* the kernel's FILEID_INO64_GEN: nodeid, generation (id[]
+		 * is the storage of the flexible f_handle) */
+		fh.h.handle_bytes = sizeof(fh.id);
+		fh.h.handle_type = 0x81;
+		fh.id[0] = (uint32_t)(nodeid >> 32);
+		fh.id[1] = (uint32_t)nodeid;
+		fh.id[2] = (uint32_t)inode->generation;
+		fd = open_by_handle_at(dir, &fh.h,
+				       O_RDONLY | O_CLOEXEC | O_NOATIME);
 		if (fd >= 0) {
-			if (syncfs(fd))
-				fs_debug(fs, "mmapfs: syncfs at a lock release: %s\n",
+			if (fsync(fd))
+				fs_debug(fs, "mmapfs: fsync at a lock release: %s\n",
 					 strerror(errno));
 			close(fd);
-			atomic_fetch_add(&fs->lock_stats.kernel_flushes, 1);
+			atomic_fetch_add(&fs->lock_stats.kernel_fsyncs, 1);
 		}
 	}
+	if (syncfs(dir))
+		fs_debug(fs, "mmapfs: syncfs at a lock release: %s\n",
+			 strerror(errno));
+	close(dir);
+	atomic_fetch_add(&fs->lock_stats.kernel_flushes, 1);
+out:
 	wait_budget_put(fs);
 }
 
-/* A write lock is about to be released: publish what this mount wrote. */
-static void release_flush(struct fs *fs, bool worker)
+/* A write lock on @inode is about to be released: publish what this mount
+ * wrote. */
+static void release_flush(struct fs *fs, struct fs_inode *inode, bool worker)
 {
 	atomic_fetch_add(&fs->lock_stats.releases, 1);
-	kernel_flush(fs);
-	if (fs_watch_lock_release(fs) && (!worker || wait_budget_get(fs))) {
+	kernel_flush(fs, inode);
+	if ((fs_watch_lock_release(fs) || fs_notify_pending(fs)) &&
+	    (!worker || wait_budget_get(fs))) {
 		fs_notify_barrier(fs, FS_LOCK_INVAL_WAIT_MS);
 		if (worker)
 			wait_budget_put(fs);
@@ -303,9 +339,11 @@ static void release_flush(struct fs *fs, bool worker)
 static void acquire_check(struct fs *fs, struct fs_inode *inode, bool worker)
 {
 	atomic_fetch_add(&fs->lock_stats.acquires, 1);
-	if (!fs_watch_lock_acquire(fs, inode))
+	if (fs_watch_lock_acquire(fs, inode))
+		atomic_fetch_add(&fs->lock_stats.invals, 1);
+	/* Also what the watcher queued on its own, just before. */
+	else if (!fs_notify_pending(fs))
 		return;
-	atomic_fetch_add(&fs->lock_stats.invals, 1);
 	if (worker && !wait_budget_get(fs))
 		return;
 	fs_notify_barrier(fs, FS_LOCK_INVAL_WAIT_MS);
@@ -474,12 +512,13 @@ void fs_lock_stop(struct fs *fs)
 	pthread_join(fs->locker, NULL);
 	fs->lock_running = false;
 	fuse_log(FUSE_LOG_INFO,
-		 "mmapfs: locks: %llu getlk, %llu setlk, %llu flock, %llu waited, %llu release flushes (%llu syncfs), %llu acquisitions (%llu with invalidations)\n",
+		 "mmapfs: locks: %llu getlk, %llu setlk, %llu flock, %llu waited, %llu release flushes (%llu fsync, %llu syncfs), %llu acquisitions (%llu with invalidations)\n",
 		 (unsigned long long)atomic_load(&fs->lock_stats.getlk),
 		 (unsigned long long)atomic_load(&fs->lock_stats.setlk),
 		 (unsigned long long)atomic_load(&fs->lock_stats.flock),
 		 (unsigned long long)atomic_load(&fs->lock_stats.waits),
 		 (unsigned long long)atomic_load(&fs->lock_stats.releases),
+		 (unsigned long long)atomic_load(&fs->lock_stats.kernel_fsyncs),
 		 (unsigned long long)atomic_load(&fs->lock_stats.kernel_flushes),
 		 (unsigned long long)atomic_load(&fs->lock_stats.acquires),
 		 (unsigned long long)atomic_load(&fs->lock_stats.invals));
@@ -571,7 +610,7 @@ void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 	if (fl.l_type != F_WRLCK && atomic_load(&o->wrlocked)) {
 		/* unlock or downgrade of what may be a write lock */
-		release_flush(fs, true);
+		release_flush(fs, inode, true);
 		if (fl.l_type == F_UNLCK && whole_file(&fl))
 			atomic_store(&o->wrlocked, false);
 	}
@@ -619,7 +658,7 @@ void fs_lock_flush_owner(struct fs *fs, struct fs_inode *inode,
 	if (!o)
 		return;
 	if (atomic_exchange(&o->wrlocked, false))
-		release_flush(fs, true);
+		release_flush(fs, inode, true);
 	if (fcntl(o->fd, F_OFD_SETLK, &fl))
 		fs_debug(fs, "mmapfs: unlock at close: %s\n", strerror(errno));
 	owner_unlist(inode, o);
@@ -668,7 +707,7 @@ void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		if (fd < 0)
 			return fs_reply_err(req, 0);
 		if (atomic_exchange(&file->flock_ex, false))
-			release_flush(fs, true);
+			release_flush(fs, file->inode, true);
 		err = flock(fd, LOCK_UN) ? -errno : 0;
 		fs_reply_err(req, err);
 		lock_kick(fs);
@@ -678,7 +717,7 @@ void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (fd < 0)
 		return fs_reply_err(req, fd);
 	if (op == LOCK_SH && atomic_exchange(&file->flock_ex, false))
-		release_flush(fs, true);	/* a downgrade */
+		release_flush(fs, file->inode, true);	/* a downgrade */
 	err = flock(fd, op | LOCK_NB) ? -errno : 0;
 	if (err == -EWOULDBLOCK)
 		err = -EAGAIN;
@@ -707,7 +746,7 @@ void fs_lock_release_file(struct fs *fs, struct fs_file *file)
 	if (fd < 0)
 		return;
 	if (atomic_exchange(&file->flock_ex, false))
-		release_flush(fs, true);
+		release_flush(fs, file->inode, true);
 	close(fd);			/* drops the flock */
 	lock_kick(fs);
 }

@@ -83,6 +83,7 @@ static void *notify_main(void *arg)
 		fs->notify_head = r->next;
 		if (!fs->notify_head)
 			fs->notify_tail = NULL;
+		fs->notify_busy = true;
 		pthread_mutex_unlock(&fs->notify_lock);
 
 		if (fs->notify_stop) {
@@ -108,6 +109,7 @@ static void *notify_main(void *arg)
 				 (unsigned long long)r->ino, strerror(-err));
 
 		pthread_mutex_lock(&fs->notify_lock);
+		fs->notify_busy = false;
 		r->done = true;
 		pthread_cond_broadcast(&fs->notify_done);
 		req_put_locked(r);
@@ -256,4 +258,14 @@ bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms)
 	r->ino = 0;
 	r->refs = 2;
 	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_pending(struct fs *fs)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fs->notify_lock);
+	pending = fs->notify_head || fs->notify_busy;
+	pthread_mutex_unlock(&fs->notify_lock);
+	return pending;
 }

@@ -200,9 +200,11 @@ static int step(char *s)
 			    ftruncate(fd, MAP_LEN))
 				return fail(s, "ftruncate: %s%s",
 					    strerror(errno), "");
-			map = mmap(NULL, MAP_LEN,
-				   f[0][1] == 'w' ? PROT_READ | PROT_WRITE :
-				   PROT_READ, MAP_SHARED, fd, 0);
+			int prot = PROT_READ;
+
+			if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR)
+				prot |= PROT_WRITE;
+			map = mmap(NULL, MAP_LEN, prot, MAP_SHARED, fd, 0);
 			if (map == MAP_FAILED) {
 				map = NULL;
 				return fail(s, "mmap: %s%s", strerror(errno),
