@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -671,6 +672,18 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_reply_err(req, r);
 }
 
+/* The request comes from a thread of this daemon (the kernel sends the
+ * calling thread's id). */
+static bool req_from_self(fuse_req_t req)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d",
+		 (int)fuse_req_ctx(req)->pid);
+	return stat(path, &st) == 0;
+}
+
 /*
  * FSYNC is per inode: the kernel has already had all its dirty pages of the
  * inode answered (through any fh), and whatever any fh wrote must now reach
@@ -687,7 +700,15 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	if (!m)
 		return fs_reply_err(req, -EIO);
-	r = pc_write_and_wait(m, 0, -1, datasync != 0);
+	/*
+	 * lock.c fsync()s a file through the mount at a write-lock release
+	 * only to bring the kernel's dirty mapped pages here; it writes and
+	 * commits after: no fdatasync for nothing on its behalf.
+	 */
+	if (pc_mapping_synced(m) && req_from_self(req))
+		r = 0;
+	else
+		r = pc_write_and_wait(m, 0, -1, datasync != 0);
 	pthread_mutex_lock(&file->inode->lock);
 	e = pc_errseq_check_and_advance(m, &file->wb_err);
 	pthread_mutex_unlock(&file->inode->lock);

@@ -142,6 +142,7 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 	fs->root.fd = -1;
 	fs->inotify_fd = -1;
 	fs->watch_wake = -1;
+	fs->lock_tree = -1;
 	fs->cfg.backing_dir = strdup(cfg->backing_dir);
 	fs->cfg.mountpoint = cfg->mountpoint ? strdup(cfg->mountpoint) : NULL;
 	if (!fs->cfg.backing_dir || (cfg->mountpoint && !fs->cfg.mountpoint)) {

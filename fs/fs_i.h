@@ -51,12 +51,29 @@
  *     |                         whether a forgotten inode can be freed.
  *     +-- inode->lock       per inode: nopen, mapping creation and upgrade,
  *           |               the EOF guard, the wb_err of
- *           |               every open file of the inode.  May be held
+ *           |               every open file of the inode, its lock owners
+ *           |               and their refs, each open file's flock_fd
+ *           |               creation (lock.c).  May be held
  *           |               across open() of the backing file and
  *           |               pc_mapping_create/_set_fd; never across
  *           |               pc_read/pc_write/pc_truncate/pc_write_and_wait,
- *           |               and never with table_lock.
+ *           |               a lock call that may wait, and never with
+ *           |               table_lock.
  *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
+ *
+ *   fs->events_lock     held by whoever reads the inotify descriptor (the
+ *     |                 watcher, or a lock operation draining it) until
+ *     |                 it has acted on what it read; takes watch_lock and
+ *     |                 notify_lock under it.  Taken with no other lock.
+ *   watch->check_lock   per watch: one check at a time (the watcher's or
+ *     |                 a lock operation's); held across fstat,
+ *     |                 pc_write_and_wait, pc_invalidate_range and queueing
+ *     |                 to the notifier; takes watch_lock and mapping
+ *     |                 locks under it.  Taken with no other lock; never
+ *     |                 two at once.
+ *   fs->lock_lock       leaf: the lock waiters' queue (lock.c).  libfuse
+ *                       calls lock.c's interrupt callback holding the
+ *                       request's own lock, which is thus above it.
  *
  *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
  *                       each watch's inotify descriptor and references
@@ -70,12 +87,17 @@
  *   pagecache/ never calls back into fs/, so holding one of our locks while
  *   it takes its own cannot deadlock.
  *
- *   One handler path waits for another worker: a WRITE (fallocate,
+ *   Some handler paths wait for another worker: a WRITE (fallocate,
  *   copy_file_range) that grows a file waits, before replying, for the
  *   notifier thread to make the kernel drop the page that held EOF, and the
- *   kernel may launder that page with a WRITE another worker must answer.
- *   It holds none of our locks then, and at most max_threads / 2 handlers
- *   wait so at once.  notify_lock is a leaf lock.
+ *   kernel may launder that page with a WRITE another worker must answer;
+ *   a lock release fsync()s the locked file through the mount and
+ *   syncfs()s it (OPEN, WRITE, FSYNC, FLUSH, RELEASE come back to other
+ *   workers), and a lock acquisition waits for the notifier's
+ *   invalidation (lock.c).  They hold none of our locks then, and at most
+ *   max_threads / 2 handlers wait so at once (fs->notify_waiters).  No
+ *   handler ever waits for a lock held elsewhere: the lock thread retries
+ *   contended locks.  notify_lock is a leaf lock.
  */
 #ifndef MMAPFS_FS_I_H
 #define MMAPFS_FS_I_H
@@ -271,6 +293,10 @@ struct fs {
 	bool lock_kick;			/* lock_lock: retry all now */
 	bool lock_running;
 	pthread_t locker;
+	int lock_tree;			/* lock_lock: a cached directory fd
+					 * on a clone of the mount, or -1 */
+	bool lock_tree_busy;		/* lock_lock: lent out */
+	uint64_t lock_tree_ms;		/* lock_lock: fs_now_ms of last use */
 	atomic_uint open_writers;	/* open files opened for writing */
 	_Atomic bool lock_flush_skip_logged;
 	struct {
@@ -536,7 +562,8 @@ void fs_lock_stop(struct fs *fs);
 void fs_lock_flush_owner(struct fs *fs, struct fs_inode *inode,
 			 uint64_t owner);
 
-/* fs_lock_release_file - RELEASE: drop the open file's flock. */
+/* fs_lock_release_file - RELEASE: drop the open file's flock and the OFD
+ * locks taken through it. */
 void fs_lock_release_file(struct fs *fs, struct fs_file *file);
 
 /* fs_lock_inode_free - close the lock descriptions of a freed inode. */

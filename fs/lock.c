@@ -96,6 +96,8 @@
 #define FS_LOCK_WAITERS_MAX	4096
 /* Longest pause between two tries of a waiter. */
 #define FS_LOCK_RETRY_MAX_MS	16
+/* A cached clone of the mount is closed after this long unused. */
+#define FS_LOCK_TREE_IDLE_MS	50
 /* How long a reply waits for the notifier after an acquisition. */
 #define FS_LOCK_INVAL_WAIT_MS	5000
 
@@ -108,6 +110,10 @@ struct fs_lock_owner {
 	bool listed;			/* inode->lock */
 	_Atomic bool wrlocked;		/* a write lock granted since the
 					 * last release flush */
+	/* The open file of its last lock request (compared, never
+	 * dereferenced): an OFD lock taken through the mount (F_OFD_SETLK)
+	 * has the open file as its owner and ends at its RELEASE. */
+	_Atomic(const struct fs_file *) via;
 };
 
 struct fs_lock_wait {
@@ -270,6 +276,53 @@ static void wait_budget_put(struct fs *fs)
  * mapping holds its open file).  Nothing is kept open: it would keep the
  * superblock, and the session, alive after umount.
  */
+/*
+ * A directory descriptor on a detached clone of the mount.  Making one and
+ * dissolving it costs about 200 us (most of it in close), so one is kept
+ * for reuse while lock releases come; the lock thread closes it after
+ * FS_LOCK_TREE_IDLE_MS without use: while it is open an unmounted mount
+ * stays alive, so an umount ends the session that much later.
+ */
+static int tree_get(struct fs *fs, bool *cached)
+{
+	int tree, dir = -1;
+
+	pthread_mutex_lock(&fs->lock_lock);
+	if (fs->lock_tree >= 0 && !fs->lock_tree_busy) {
+		fs->lock_tree_busy = true;
+		dir = fs->lock_tree;
+	}
+	pthread_mutex_unlock(&fs->lock_lock);
+	*cached = dir >= 0;
+	if (dir >= 0)
+		return dir;
+	tree = open_tree(AT_FDCWD, fs->cfg.mountpoint,
+			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -1;
+	/* (open_by_handle_at refuses the O_PATH descriptor of the tree) */
+	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(tree);
+	return dir;
+}
+
+static void tree_put(struct fs *fs, int dir, bool cached)
+{
+	pthread_mutex_lock(&fs->lock_lock);
+	if (cached) {
+		fs->lock_tree_busy = false;
+		dir = -1;
+	} else if (fs->lock_tree < 0 && fs->lock_running && !fs->lock_stop) {
+		fs->lock_tree = dir;
+		dir = -1;
+	}
+	fs->lock_tree_ms = fs_now_ms();
+	pthread_cond_signal(&fs->lock_cond);	/* to close it when idle */
+	pthread_mutex_unlock(&fs->lock_lock);
+	if (dir >= 0)
+		close(dir);
+}
+
 static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 {
 	struct {
@@ -277,19 +330,14 @@ static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 		uint32_t id[3];
 	} fh;
 	uint64_t nodeid = fs_ino_of(fs, inode);
-	int tree, dir, fd;
+	bool cached;
+	int dir, fd;
 
 	if (!fs->cfg.mountpoint || !atomic_load(&fs->open_writers))
 		return;
 	if (!wait_budget_get(fs))
 		return;
-	tree = open_tree(AT_FDCWD, fs->cfg.mountpoint,
-			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0)
-		goto out;
-	/* (open_by_handle_at refuses the O_PATH descriptor of the tree) */
-	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(tree);
+	dir = tree_get(fs, &cached);
 	if (dir < 0)
 		goto out;
 	if (inode && S_ISREG(inode->type) &&
@@ -314,7 +362,7 @@ static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 	if (syncfs(dir))
 		fs_debug(fs, "mmapfs: syncfs at a lock release: %s\n",
 			 strerror(errno));
-	close(dir);
+	tree_put(fs, dir, cached);
 	atomic_fetch_add(&fs->lock_stats.kernel_flushes, 1);
 out:
 	wait_budget_put(fs);
@@ -423,6 +471,21 @@ static void *lock_main(void *arg)
 	while (!fs->lock_stop) {
 		now = now_ms();
 		next_ms = now + 1000;
+		if (fs->lock_tree >= 0 && !fs->lock_tree_busy) {
+			uint64_t idle = fs_now_ms() - fs->lock_tree_ms;
+
+			if (idle >= FS_LOCK_TREE_IDLE_MS) {
+				int dir = fs->lock_tree;
+
+				fs->lock_tree = -1;
+				pthread_mutex_unlock(&fs->lock_lock);
+				close(dir);
+				pthread_mutex_lock(&fs->lock_lock);
+				continue;
+			}
+			if (now + FS_LOCK_TREE_IDLE_MS - idle < next_ms)
+				next_ms = now + FS_LOCK_TREE_IDLE_MS - idle;
+		}
 		due = keep = NULL;
 		for (w = fs->lock_waits; w; w = next) {
 			next = w->next;
@@ -478,6 +541,10 @@ static void *lock_main(void *arg)
 		pthread_mutex_lock(&fs->lock_lock);
 	}
 	/* The session is over: nobody will unlock for them. */
+	if (fs->lock_tree >= 0 && !fs->lock_tree_busy) {
+		close(fs->lock_tree);
+		fs->lock_tree = -1;
+	}
 	due = fs->lock_waits;
 	fs->lock_waits = NULL;
 	fs->nlock_waits = 0;
@@ -607,6 +674,7 @@ void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		owner_put(inode, o);
 		return fs_reply_err(req, -EBADF);
 	}
+	atomic_store(&o->via, fs_file_of(fi));
 
 	if (fl.l_type != F_WRLCK && atomic_load(&o->wrlocked)) {
 		/* unlock or downgrade of what may be a write lock */
@@ -739,10 +807,47 @@ void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	wait_queue(fs, w);
 }
 
+/*
+ * Owners whose last lock request came through @file and that are still
+ * listed: OFD locks taken through the mount (a process's POSIX locks were
+ * released by the FLUSH of each of its closes before).  Unlock and drop
+ * them.
+ */
+static void release_ofd_owners(struct fs *fs, struct fs_file *file)
+{
+	struct fs_inode *inode = file->inode;
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	struct fs_lock_owner *o;
+
+	for (;;) {
+		pthread_mutex_lock(&inode->lock);
+		for (o = inode->lock_owners; o; o = o->next)
+			if (atomic_load(&o->via) == file)
+				break;
+		if (o) {
+			o->refs++;
+			atomic_store(&o->via, NULL);
+		}
+		pthread_mutex_unlock(&inode->lock);
+		if (!o)
+			return;
+		if (atomic_exchange(&o->wrlocked, false))
+			release_flush(fs, inode, true);
+		if (fcntl(o->fd, F_OFD_SETLK, &fl))
+			fs_debug(fs, "mmapfs: unlock at release: %s\n",
+				 strerror(errno));
+		owner_unlist(inode, o);
+		owner_put(inode, o);
+		lock_kick(fs);
+	}
+}
+
 void fs_lock_release_file(struct fs *fs, struct fs_file *file)
 {
-	int fd = atomic_exchange(&file->flock_fd, -1);
+	int fd;
 
+	release_ofd_owners(fs, file);
+	fd = atomic_exchange(&file->flock_fd, -1);
 	if (fd < 0)
 		return;
 	if (atomic_exchange(&file->flock_ex, false))

@@ -872,9 +872,11 @@ bool fs_watch_lock_release(struct fs *fs)
 
 		pthread_mutex_lock(&w->check_lock);
 		mods = pc_backing_mods(w->m, &busy, &sz);
-		if (pc_mapping_dirty_bytes(w->m) || busy || !w->have_lsnap ||
-		    mods != w->lmods) {
-			r = pc_write_and_wait(w->m, 0, -1, true);
+		if (busy || !w->have_lsnap || mods != w->lmods ||
+		    !pc_mapping_synced(w->m)) {
+			/* (an fdatasync only if something is owed) */
+			r = pc_mapping_synced(w->m) ? 0 :
+			    pc_write_and_wait(w->m, 0, -1, true);
 			if (r)
 				fuse_log(FUSE_LOG_WARNING,
 					 "mmapfs: write-back at a lock release failed: %s\n",

@@ -13,7 +13,8 @@
  *   close2                 close it (releases this process's POSIX locks)
  *   close                  close the current descriptor
  *   lk:CMD:TYPE:START:LEN:EXPECT
- *                          CMD setlk, setlkw or getlk; TYPE r, w or u;
+ *                          CMD setlk, setlkw, getlk or ofd (F_OFD_SETLK);
+ *                          TYPE r, w or u;
  *                          EXPECT ok, EAGAIN, EINTR, EBADF; for getlk
  *                          none, r or w: the conflicting lock's type
  *   fl:OP:EXPECT           flock OP sh, ex, un, shnb, exnb
@@ -30,6 +31,8 @@
  *   wait:PATH              wait up to 20 s for PATH to exist
  *   pid                    print the l_pid a getlk saw last
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -131,7 +134,8 @@ static int step(char *s)
 	if (!strcmp(f[0], "lk") && n == 6) {
 		struct flock fl = { .l_whence = SEEK_SET };
 		int cmd = !strcmp(f[1], "setlkw") ? F_SETLKW :
-			  !strcmp(f[1], "getlk") ? F_GETLK : F_SETLK;
+			  !strcmp(f[1], "getlk") ? F_GETLK :
+			  !strcmp(f[1], "ofd") ? F_OFD_SETLK : F_SETLK;
 		char got[16];
 
 		fl.l_type = f[2][0] == 'r' ? F_RDLCK :

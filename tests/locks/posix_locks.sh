@@ -6,7 +6,8 @@
 # a close() of another descriptor of the file by the owner releases its
 # locks; F_SETLKW waits and is woken by the unlock; SIGALRM interrupts a
 # blocked F_SETLKW with EINTR; the kernel refuses a write lock on a
-# read-only descriptor (EBADF) before asking us.
+# read-only descriptor (EBADF) before asking us; ranges split per owner;
+# an OFD lock through the mount lasts until its own open file is closed.
 #
 # Broken rule looks like: the second mount (or the backing file) getting a
 # lock the first one holds (the daemon not forwarding locks, so the kernel
@@ -89,6 +90,18 @@ run "6 split" wait:$S/e1 open:$MP2/f:rw lk:setlk:w:10:10:ok \
 	lk:setlk:w:0:1:EAGAIN lk:setlk:w:29:1:EAGAIN lk:getlk:w:25:10:w
 touch "$S/e2"
 bg_wait "6 holder"
+
+# 7. An OFD lock (F_OFD_SETLK) through the mount survives the close of
+#    another descriptor and goes with the last close of its own (at the
+#    kernel's RELEASE, which follows close() asynchronously: waited for).
+bg open:$MP1/f:rw lk:ofd:w:0:10:ok open2:$MP1/f:ro close2 touch:$S/f1 \
+	wait:$S/f2 close touch:$S/f3 wait:$S/f4
+run "7 OFD kept" wait:$S/f1 open:$MP2/f:rw lk:setlk:w:0:10:EAGAIN
+touch "$S/f2"
+run "7 OFD released" wait:$S/f3 open:$MP2/f:rw t0 lk:setlkw:w:0:10:ok tmax:2000
+run "7 OFD released outside" open:$BK/f:rw lk:setlk:w:0:10:ok
+touch "$S/f4"
+bg_wait "7 holder"
 
 t_umount "$MP1" "$P1" || t_fail "daemon 1 exit status"
 t_umount "$MP2" "$P2" || t_fail "daemon 2 exit status"
