@@ -56,12 +56,13 @@
  * COHERENCE
  *
  *   Releasing a lock that was a write lock (unlock, downgrade to a read
- *   lock, close, flock LOCK_UN or LOCK_SH after LOCK_EX): first the
- *   kernel's dirty mapped pages of the whole mount are pulled (syncfs() of
- *   a detached clone of the mount, as the daemon's mapped-flush does; only
- *   while some file is open for writing), then fs_watch_lock_release
- *   writes and commits every file of the mount we changed, then the backing
- *   lock is released.  Acquiring any lock: once granted,
+ *   lock, close, flock LOCK_UN or LOCK_SH after LOCK_EX): first, for an
+ *   explicit unlock or downgrade, the kernel's dirty mapped pages are
+ *   pulled - the locked file is fsync()ed through a detached clone of the
+ *   mount, which is also syncfs()ed for the other files (only while some
+ *   file is open for writing); at close the kernel has done that itself
+ *   before FLUSH.  Then fs_watch_lock_release writes and commits every file
+ *   of the mount we changed, then the backing lock is released.  Acquiring any lock: once granted,
  *   fs_watch_lock_acquire takes over every outside change of the mount
  *   inotify has reported and fstat()s the locked file; we wait for the
  *   notifier to have dropped the kernel's stale pages before replying.
@@ -255,8 +256,10 @@ static bool wait_budget_get(struct fs *fs)
 	atomic_fetch_sub(&fs->notify_waiters, 1);
 	if (!atomic_exchange(&fs->lock_flush_skip_logged, true))
 		fuse_log(FUSE_LOG_WARNING,
-			 "mmapfs: too many lock operations waiting at once (max_threads %u): some lock releases do not pull pages stored through mappings, some acquisitions do not wait for the kernel's invalidation\n",
-			 fs->cfg.max_threads);
+			 "mmapfs: %s: lock releases do not pull pages stored through mappings, acquisitions do not wait for the kernel's invalidation (docs/semantics.md, L4)\n",
+			 fs->cfg.max_threads < 2 ?
+			 "single-threaded (-s)" :
+			 "more than max_threads / 2 handlers waiting at once");
 	return false;
 }
 
@@ -368,17 +371,28 @@ out:
 	wait_budget_put(fs);
 }
 
-/* A write lock on @inode is about to be released: publish what this mount
- * wrote. */
-static void release_flush(struct fs *fs, struct fs_inode *inode, bool worker)
+/*
+ * A write lock on @inode is about to be released: publish what this mount
+ * wrote.  @closing: the release comes from FLUSH (close) or RELEASE; the
+ * kernel has then written back and waited for the file's dirty pages
+ * itself (fuse_flush: write_inode_now and fuse_sync_writes before FLUSH;
+ * an unmapped shared mapping is written back at munmap, before RELEASE),
+ * so only our cache is left - and no path lookup of the mount point then
+ * races with an umount that follows the last close (EBUSY).
+ */
+static void release_flush(struct fs *fs, struct fs_inode *inode,
+			  bool closing)
 {
+	/* -o no_revalidate: nobody else reads the backing files. */
+	if (fs->cfg.no_revalidate)
+		return;
 	atomic_fetch_add(&fs->lock_stats.releases, 1);
-	kernel_flush(fs, inode);
+	if (!closing)
+		kernel_flush(fs, inode);
 	if ((fs_watch_lock_release(fs) || fs_notify_pending(fs)) &&
-	    (!worker || wait_budget_get(fs))) {
+	    wait_budget_get(fs)) {
 		fs_notify_barrier(fs, FS_LOCK_INVAL_WAIT_MS);
-		if (worker)
-			wait_budget_put(fs);
+		wait_budget_put(fs);
 	}
 }
 
@@ -678,7 +692,7 @@ void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 	if (fl.l_type != F_WRLCK && atomic_load(&o->wrlocked)) {
 		/* unlock or downgrade of what may be a write lock */
-		release_flush(fs, inode, true);
+		release_flush(fs, inode, false);
 		if (fl.l_type == F_UNLCK && whole_file(&fl))
 			atomic_store(&o->wrlocked, false);
 	}
@@ -726,7 +740,7 @@ void fs_lock_flush_owner(struct fs *fs, struct fs_inode *inode,
 	if (!o)
 		return;
 	if (atomic_exchange(&o->wrlocked, false))
-		release_flush(fs, inode, true);
+		release_flush(fs, inode, true);		/* FLUSH */
 	if (fcntl(o->fd, F_OFD_SETLK, &fl))
 		fs_debug(fs, "mmapfs: unlock at close: %s\n", strerror(errno));
 	owner_unlist(inode, o);
@@ -775,7 +789,7 @@ void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		if (fd < 0)
 			return fs_reply_err(req, 0);
 		if (atomic_exchange(&file->flock_ex, false))
-			release_flush(fs, file->inode, true);
+			release_flush(fs, file->inode, false);
 		err = flock(fd, LOCK_UN) ? -errno : 0;
 		fs_reply_err(req, err);
 		lock_kick(fs);
@@ -785,7 +799,7 @@ void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (fd < 0)
 		return fs_reply_err(req, fd);
 	if (op == LOCK_SH && atomic_exchange(&file->flock_ex, false))
-		release_flush(fs, file->inode, true);	/* a downgrade */
+		release_flush(fs, file->inode, false);	/* a downgrade */
 	err = flock(fd, op | LOCK_NB) ? -errno : 0;
 	if (err == -EWOULDBLOCK)
 		err = -EAGAIN;

@@ -70,7 +70,7 @@ run "5 independent" wait:$S/e1 open:$MP2/f:rw lk:setlk:w:0:0:ok
 touch "$S/e2"
 bg_wait "5 holder"
 
-t_umount "$MP1" "$P1" || t_fail "daemon 1 exit status"
-t_umount "$MP2" "$P2" || t_fail "daemon 2 exit status"
+t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
+t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }
 grep 'locks:' "$T_LOG"
 exit 0

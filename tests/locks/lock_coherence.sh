@@ -78,7 +78,7 @@ wait $B || { cat "$T_LOG" >&2; t_fail "mount 2 player"; }
 wait $A || { kill $B 2>/dev/null; cat "$T_LOG" >&2; t_fail "mount 1 player (outside)"; }
 wait $B || { cat "$T_LOG" >&2; t_fail "outside player"; }
 
-t_umount "$MP1" "$P1" || t_fail "daemon 1 exit status"
-t_umount "$MP2" "$P2" || t_fail "daemon 2 exit status"
+t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
+t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }
 grep 'locks:' "$T_LOG"
 exit 0

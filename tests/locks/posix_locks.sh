@@ -103,7 +103,7 @@ run "7 OFD released outside" open:$BK/f:rw lk:setlk:w:0:10:ok
 touch "$S/f4"
 bg_wait "7 holder"
 
-t_umount "$MP1" "$P1" || t_fail "daemon 1 exit status"
-t_umount "$MP2" "$P2" || t_fail "daemon 2 exit status"
+t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
+t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }
 grep 'locks:' "$T_LOG"
 exit 0

@@ -64,7 +64,7 @@ print(con.execute('PRAGMA integrity_check').fetchone()[0],
 run_mode delete 0
 [ "${LOCKS_SQLITE_WAL:-0}" = 1 ] && run_mode wal 268435456
 
-t_umount "$MP1" "$P1" || t_fail "daemon 1 exit status"
-t_umount "$MP2" "$P2" || t_fail "daemon 2 exit status"
+t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
+t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }
 grep 'locks:' "$T_LOG"
 exit 0
