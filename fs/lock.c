@@ -61,23 +61,26 @@
  *   pulled - the locked file is fsync()ed through a detached clone of the
  *   mount, which is also syncfs()ed for the other files (only while some
  *   file is open for writing); at close the kernel has done that itself
- *   before FLUSH.  Then fs_watch_lock_release writes and commits every file
- *   of the mount we changed, then the backing lock is released.  Acquiring any lock: once granted,
- *   fs_watch_lock_acquire takes over every outside change of the mount
- *   inotify has reported and fstat()s the locked file; we wait for the
- *   notifier to have dropped the kernel's stale pages before replying.
- *   The scope is the whole mount, not the locked file, because SQLite's
- *   WAL mode locks the -shm file while it writes the -wal file.
+ *   before FLUSH.  Then fs_watch_lock_release writes and commits every
+ *   file of the mount we changed, then the backing lock is released.
+ *   Acquiring any lock: once granted, fs_watch_lock_acquire takes over
+ *   every outside change of the mount inotify has reported and fstat()s
+ *   the locked file; we wait for the notifier to have dropped the kernel's
+ *   stale pages before replying.  The scope is the whole mount, not the
+ *   locked file, because lock protocols lock one file and write others
+ *   (SQLite: the -shm file is locked while the -wal file is written).
+ *   An OFD lock taken through the mount (F_OFD_SETLK: its owner is the
+ *   open file) is released at that file's RELEASE.
  *
- *   Waiting on syncfs() or the notifier needs other workers to answer the
- *   kernel's WRITEs: at most max_threads / 2 handlers wait so at once
+ *   Waiting on fsync/syncfs or the notifier needs other workers to answer
+ *   the kernel's requests: at most max_threads / 2 handlers wait so at once
  *   (shared with file.c's waits); beyond it, and with -s, the kernel's
  *   mapped pages are not pulled and the kernel's invalidation is not
  *   awaited (logged once).
  *
  * LOCKS: the owner list of an inode and every owner's refs are protected
  * by inode->lock (a description is opened under it); fs->lock_lock (a
- * leaf) protects the waiter queue.  No fcntl or flock that can block runs
+ * leaf) protects the waiter queue and the cached clone of the mount.  No fcntl or flock that can block runs
  * under either, and none of our locks is held across syncfs or a wait.
  */
 #include "config.h"

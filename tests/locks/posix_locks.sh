@@ -7,7 +7,8 @@
 # locks; F_SETLKW waits and is woken by the unlock; SIGALRM interrupts a
 # blocked F_SETLKW with EINTR; the kernel refuses a write lock on a
 # read-only descriptor (EBADF) before asking us; ranges split per owner;
-# an OFD lock through the mount lasts until its own open file is closed.
+# an OFD lock through the mount lasts until its own open file is closed;
+# 40 waiters (more than the FUSE worker threads) do not stop the mount.
 #
 # Broken rule looks like: the second mount (or the backing file) getting a
 # lock the first one holds (the daemon not forwarding locks, so the kernel
@@ -102,6 +103,23 @@ run "7 OFD released" wait:$S/f3 open:$MP2/f:rw t0 lk:setlkw:w:0:10:ok tmax:2000
 run "7 OFD released outside" open:$BK/f:rw lk:setlk:w:0:10:ok
 touch "$S/f4"
 bg_wait "7 holder"
+
+# 8. More waiters than FUSE worker threads (max_threads 16 by default):
+#    none of them holds a worker, so the mount keeps serving; all get the
+#    lock in turn once mount 2 lets go.
+bg open:$MP2/f:rw lk:setlk:w:0:0:ok touch:$S/g1 wait:$S/g2 lk:setlk:u:0:0:ok
+"$L" wait:$S/g1 || t_fail "8 holder"
+W=""
+for i in $(seq 1 40); do
+	timeout 60 "$L" open:$MP1/f:rw lk:setlkw:w:0:0:ok pw:100:w$i \
+		lk:setlk:u:0:0:ok & W="$W $!"
+done
+sleep 0.5
+timeout 10 "$L" open:$MP1/f:ro pr:0:data open2:$MP1/g:rw close2 ||
+	{ cat "$T_LOG" >&2; t_fail "8 the mount stopped serving"; }
+touch "$S/g2"
+for p in $W; do wait "$p" || { cat "$T_LOG" >&2; t_fail "8 a waiter"; }; done
+bg_wait "8 holder"
 
 t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
 t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }
