@@ -495,6 +495,7 @@ int main(int argc, char **argv)
 
 	fc = (struct fs_config){
 		.backing_dir = d.cfg.backing_real,
+		.mountpoint = d.cfg.mountpoint_real,
 		.attr_timeout = d.cfg.attr_timeout,
 		.entry_timeout = d.cfg.entry_timeout,
 		.max_threads = d.cfg.singlethread ? 1 : d.cfg.max_threads,

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -350,6 +351,13 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 		return -ENOMEM;
 	file->inode = inode;
 	file->fd = fd;
+	file->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	atomic_init(&file->flock_fd, -1);
+	atomic_init(&file->flock_ex, false);
+	if (file->writer) {
+		atomic_fetch_add(&fs->open_writers, 1);
+		atomic_fetch_add(&inode->nwriters, 1);
+	}
 	fs_handle_add(fs, &file->h, false);
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
@@ -372,6 +380,12 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 
 	fs_handle_del(fs, &file->h);
 	close(file->fd);
+	if (file->flock_fd >= 0)
+		close(file->flock_fd);
+	if (file->writer) {
+		atomic_fetch_sub(&fs->open_writers, 1);
+		atomic_fetch_sub(&inode->nwriters, 1);
+	}
 	pthread_mutex_lock(&inode->lock);
 	inode->nopen--;
 	atomic_store(&inode->nopen_hint, inode->nopen);
@@ -542,6 +556,9 @@ void fs_create_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	/* The open file's flock goes with it (after a release flush if it
+	 * was exclusive: lock.c). */
+	fs_lock_release_file(fs_of(req), fs_file_of(fi));
 	/* Dirty data stays in the cache: RELEASE is no durability point. */
 	fs_file_close(fs_of(req), fs_file_of(fi));
 	fuse_reply_err(req, 0);
@@ -663,7 +680,8 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 /*
  * FLUSH (every close of a descriptor): start write-back for close-to-open
  * visibility to outside readers, and report a write-back error this open
- * file has not seen (close() returns it).
+ * file has not seen (close() returns it).  The closing owner's POSIX locks
+ * on the file go now (the kernel sends no unlock for them: lock.c).
  */
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -672,6 +690,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r = 0;
 
 	(void)ino;
+	fs_lock_flush_owner(fs_of(req), file->inode, fi->lock_owner);
 	if (m) {
 		pc_writeback_start(m);
 		pthread_mutex_lock(&file->inode->lock);
@@ -679,6 +698,18 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&file->inode->lock);
 	}
 	fs_reply_err(req, r);
+}
+
+/* The request comes from a thread of this daemon (the kernel sends the
+ * calling thread's id). */
+static bool req_from_self(fuse_req_t req)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d",
+		 (int)fuse_req_ctx(req)->pid);
+	return stat(path, &st) == 0;
 }
 
 /*
@@ -697,7 +728,15 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	if (!m)
 		return fs_reply_err(req, -EIO);
-	r = pc_write_and_wait(m, 0, -1, datasync != 0);
+	/*
+	 * lock.c fsync()s a file through the mount at a write-lock release
+	 * only to bring the kernel's dirty mapped pages here; it writes and
+	 * commits after: no fdatasync for nothing on its behalf.
+	 */
+	if (pc_mapping_synced(m) && req_from_self(req))
+		r = 0;
+	else
+		r = pc_write_and_wait(m, 0, -1, datasync != 0);
 	pthread_mutex_lock(&file->inode->lock);
 	e = pc_errseq_check_and_advance(m, &file->wb_err);
 	pthread_mutex_unlock(&file->inode->lock);

@@ -88,6 +88,12 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_DONT_MASK;
 		atomic_store(&fs->dont_mask, true);
 	}
+	/* Locks are forwarded to the backing files (lock.c), so that they
+	 * exclude other mounts and outside programs. */
+	if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+		conn->want |= FUSE_CAP_POSIX_LOCKS;
+	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+		conn->want |= FUSE_CAP_FLOCK_LOCKS;
 	conn->max_background = 64;
 	conn->max_write = FS_MAX_IO;
 
@@ -138,6 +144,9 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.fallocate	= fs_fallocate,
 	.lseek		= fs_lseek,
 	.copy_file_range = fs_copy_file_range,
+	.getlk		= fs_getlk,
+	.setlk		= fs_setlk,
+	.flock		= fs_flock,
 };
 
 static int save_groups(struct fs *fs)
@@ -169,8 +178,10 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 	fs->root.fd = -1;
 	fs->inotify_fd = -1;
 	fs->watch_wake = -1;
+	fs->lock_tree = -1;
 	fs->cfg.backing_dir = strdup(cfg->backing_dir);
-	if (!fs->cfg.backing_dir) {
+	fs->cfg.mountpoint = cfg->mountpoint ? strdup(cfg->mountpoint) : NULL;
+	if (!fs->cfg.backing_dir || (cfg->mountpoint && !fs->cfg.mountpoint)) {
 		r = -ENOMEM;
 		goto err_free;
 	}
@@ -220,7 +231,10 @@ int fs_create(const struct fs_config *cfg, struct fs **out)
 	    pthread_mutex_init(&fs->watch_lock, NULL) ||
 	    pthread_mutex_init(&fs->notify_lock, NULL) ||
 	    pthread_cond_init(&fs->notify_cond, NULL) ||
-	    pthread_cond_init(&fs->notify_done, NULL)) {
+	    pthread_cond_init(&fs->notify_done, NULL) ||
+	    pthread_mutex_init(&fs->lock_lock, NULL) ||
+	    pthread_cond_init(&fs->lock_cond, NULL) ||
+	    pthread_mutex_init(&fs->events_lock, NULL)) {
 		r = -ENOMEM;
 		goto err_reaper_cond;
 	}
@@ -247,6 +261,7 @@ err_table:
 	fs_table_destroy(fs);
 err_free:
 	free((char *)fs->cfg.backing_dir);
+	free((char *)fs->cfg.mountpoint);
 	free(fs);
 	return r;
 }
@@ -296,6 +311,8 @@ int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se)
 			r = fs_notify_start(fs);
 		if (!r && se)
 			r = fs_watch_start(fs);
+		if (!r && se)
+			r = fs_lock_start(fs);
 	}
 	if (r) {
 		fuse_log(FUSE_LOG_ERR,
@@ -308,6 +325,8 @@ int fs_start(struct fs *fs, struct pc_cache *cache, struct fuse_session *se)
 
 void fs_stop(struct fs *fs)
 {
+	/* Lock waiters use the watcher and the notifier: they go first. */
+	fs_lock_stop(fs);
 	/* The watcher queues notifications: it stops first. */
 	fs_watch_stop(fs);
 	fs_notify_stop(fs);
@@ -360,6 +379,8 @@ static void handles_free(struct fs *fs)
 			struct fs_file *f = (struct fs_file *)h;
 
 			close(f->fd);
+			if (f->flock_fd >= 0)
+				close(f->flock_fd);
 			free(f);
 		}
 	}
@@ -389,7 +410,11 @@ void fs_destroy(struct fs *fs)
 	pthread_mutex_destroy(&fs->notify_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_mutex_destroy(&fs->watch_lock);
+	pthread_mutex_destroy(&fs->lock_lock);
+	pthread_cond_destroy(&fs->lock_cond);
+	pthread_mutex_destroy(&fs->events_lock);
 	free(fs->groups);
 	free((char *)fs->cfg.backing_dir);
+	free((char *)fs->cfg.mountpoint);
 	free(fs);
 }

@@ -67,6 +67,10 @@ struct fs;
 
 struct fs_config {
 	const char *backing_dir;	/* absolute path of BACKING_DIR */
+	const char *mountpoint;		/* absolute path of the mount point
+					 * (lock.c syncfs()s a clone of it
+					 * when a lock is released); may be
+					 * NULL */
 	double attr_timeout;		/* seconds the kernel may cache attrs */
 	double entry_timeout;		/* seconds the kernel may cache names */
 	unsigned int max_threads;	/* FUSE workers (1: single-threaded):

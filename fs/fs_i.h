@@ -80,11 +80,14 @@
  *     |                         whether a forgotten inode can be freed.
  *     +-- inode->lock       per inode: nopen, mapping creation and upgrade,
  *           |               the EOF guard, the wb_err of
- *           |               every open file of the inode.  May be held
+ *           |               every open file of the inode, its lock owners
+ *           |               and their refs, each open file's flock_fd
+ *           |               creation (lock.c).  May be held
  *           |               across open() of the backing file and
  *           |               pc_mapping_create/_set_fd; never across
  *           |               pc_read/pc_write/pc_truncate/pc_write_and_wait,
- *           |               and never with table_lock.
+ *           |               a lock call that may wait, and never with
+ *           |               table_lock.
  *           +-- mapping->lock   (pc_errseq_*, pc_mtime, pc_mapping_*).
  *
  *   fs->fd_lock         leaf: the O_PATH descriptor cache (every inode's
@@ -96,6 +99,19 @@
  *                       open_by_handle_at runs without it.  A descriptor
  *                       is pinned before inode->lock is taken and unpinned
  *                       after it is dropped, never under it.
+ *   fs->events_lock     held by whoever reads the inotify descriptor (the
+ *     |                 watcher, or a lock operation draining it) until
+ *     |                 it has acted on what it read; takes watch_lock and
+ *     |                 notify_lock under it.  Taken with no other lock.
+ *   watch->check_lock   per watch: one check at a time (the watcher's or
+ *     |                 a lock operation's); held across fstat,
+ *     |                 pc_write_and_wait, pc_invalidate_range and queueing
+ *     |                 to the notifier; takes watch_lock and mapping
+ *     |                 locks under it.  Taken with no other lock; never
+ *     |                 two at once.
+ *   fs->lock_lock       leaf: the lock waiters' queue (lock.c).  libfuse
+ *                       calls lock.c's interrupt callback holding the
+ *                       request's own lock, which is thus above it.
  *
  *   fs->watch_lock      leaf: the watcher's list, every inode->watch and
  *                       each watch's inotify descriptor and references
@@ -109,12 +125,17 @@
  *   pagecache/ never calls back into fs/, so holding one of our locks while
  *   it takes its own cannot deadlock.
  *
- *   One handler path waits for another worker: a WRITE (fallocate,
+ *   Some handler paths wait for another worker: a WRITE (fallocate,
  *   copy_file_range) that grows a file waits, before replying, for the
  *   notifier thread to make the kernel drop the page that held EOF, and the
- *   kernel may launder that page with a WRITE another worker must answer.
- *   It holds none of our locks then, and at most max_threads / 2 handlers
- *   wait so at once.  notify_lock is a leaf lock.
+ *   kernel may launder that page with a WRITE another worker must answer;
+ *   a lock release fsync()s the locked file through the mount and
+ *   syncfs()s it (OPEN, WRITE, FSYNC, FLUSH, RELEASE come back to other
+ *   workers), and a lock acquisition waits for the notifier's
+ *   invalidation (lock.c).  They hold none of our locks then, and at most
+ *   max_threads / 2 handlers wait so at once (fs->notify_waiters).  No
+ *   handler ever waits for a lock held elsewhere: the lock thread retries
+ *   contended locks.  notify_lock is a leaf lock.
  */
 #ifndef MMAPFS_FS_I_H
 #define MMAPFS_FS_I_H
@@ -203,6 +224,9 @@ struct fs_inode {
 	_Atomic bool dir_watched;	/* fs_watch_dir was called */
 	_Atomic uint64_t meta_ops;	/* fs_meta_op_end(fs, this) */
 	atomic_uint meta_busy;		/* such changes in progress */
+	/* POSIX lock owners with a backing description (lock.c); lock. */
+	struct fs_lock_owner *lock_owners;
+	atomic_uint nwriters;		/* open files opened for writing */
 };
 
 /*
@@ -225,6 +249,12 @@ struct fs_file {
 					 * for fallocate, lseek and
 					 * copy_file_range */
 	pc_errseq_t wb_err;		/* protected by inode->lock */
+	bool writer;			/* opened for writing (constant) */
+	/* flock(): our own description of the backing file, -1 until the
+	 * first flock (lock.c); set under inode->lock, closed at release */
+	_Atomic int flock_fd;
+	_Atomic bool flock_ex;		/* holds (held) LOCK_EX since the
+					 * last release flush */
 };
 
 /* One open directory (fi->fh). */
@@ -294,6 +324,7 @@ struct fs {
 	struct fs_notify_req *notify_head; /* notify_lock */
 	struct fs_notify_req *notify_tail; /* notify_lock */
 	bool notify_stop;		/* notify_lock */
+	bool notify_busy;		/* notify_lock: one is being sent */
 	bool notify_running;
 	pthread_t notifier;
 
@@ -323,6 +354,30 @@ struct fs {
 		atomic_ullong checks, outside, own, busy, invals, stores;
 		atomic_ullong entries, own_entries;
 	} watch_stats;
+
+	/* Locks (lock.c): waiters for a contended lock, retried by the
+	 * lock thread so that no FUSE worker ever blocks on one. */
+	pthread_mutex_t lock_lock;	/* a leaf lock */
+	pthread_cond_t lock_cond;
+	struct fs_lock_wait *lock_waits; /* lock_lock */
+	unsigned int nlock_waits;	/* lock_lock */
+	bool lock_stop;			/* lock_lock */
+	bool lock_kick;			/* lock_lock: retry all now */
+	bool lock_running;
+	pthread_t locker;
+	int lock_tree;			/* lock_lock: a cached directory fd
+					 * on a clone of the mount, or -1 */
+	bool lock_tree_busy;		/* lock_lock: lent out */
+	uint64_t lock_tree_ms;		/* lock_lock: fs_now_ms of last use */
+	atomic_uint open_writers;	/* open files opened for writing */
+	_Atomic bool lock_flush_skip_logged;
+	struct {
+		atomic_ullong getlk, setlk, flock, waits, releases, acquires;
+		atomic_ullong kernel_flushes, kernel_fsyncs, invals;
+	} lock_stats;
+	/* Serialises reading the inotify descriptor with acting on what
+	 * was read (watch.c): a lock acquisition drains it itself. */
+	pthread_mutex_t events_lock;
 
 	pthread_mutex_t handles_lock;	/* a leaf lock */
 	struct fs_handle handles;	/* handles_lock; list head */
@@ -507,6 +562,16 @@ bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
  */
 bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
 
+/*
+ * fs_notify_barrier - wait up to @wait_ms until everything queued to the
+ * notifier before this call has been carried out (it is a FIFO).  Returns
+ * true if so.  Call without any lock held.
+ */
+bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms);
+
+/* fs_notify_pending - something is queued to the notifier or being sent. */
+bool fs_notify_pending(struct fs *fs);
+
 /* ---- watch.c ------------------------------------------------------------ */
 
 /*
@@ -561,8 +626,55 @@ static inline void fs_meta_op_end(struct fs *fs, struct fs_inode *inode)
 	atomic_fetch_sub(inode ? &inode->meta_busy : &fs->meta_busy, 1);
 }
 
+/*
+ * fs_watch_lock_acquire - a lock on @inode was just granted through this
+ * mount: before the reply, act on every outside change inotify has
+ * reported so far (files and names, all of the mount), and fstat @inode's
+ * backing file against the state our cache held at our last release: if it
+ * differs, drop our clean pages and queue the kernel's invalidation.
+ * Returns true if something was queued to the notifier (the caller waits
+ * for it with fs_notify_barrier).  Call without any lock held.
+ *
+ * fs_watch_lock_release - a write lock is about to be released through
+ * this mount: first take over outside changes inotify reported, then
+ * write back and commit every file of the mount we changed since its last
+ * baseline, and make the result the new baseline.  (The kernel's dirty
+ * mapped pages must already have reached us: lock.c syncfs()s the mount.)
+ * Returns as fs_watch_lock_acquire.  Call without any lock held.
+ */
+bool fs_watch_lock_acquire(struct fs *fs, struct fs_inode *inode);
+bool fs_watch_lock_release(struct fs *fs);
+
 /* A coarse monotonic clock in ms (CLOCK_MONOTONIC_COARSE). */
 uint64_t fs_now_ms(void);
+
+/* ---- lock.c ------------------------------------------------------------- */
+
+/* The lock thread: retries waiters of contended locks (SETLKW, flock). */
+int fs_lock_start(struct fs *fs);
+void fs_lock_stop(struct fs *fs);
+
+/*
+ * fs_lock_flush_owner - FLUSH: the owner @owner closed a descriptor of
+ * @inode: release all its POSIX locks on it (after publishing its writes
+ * if it held a write lock).  Cheap when nothing was ever locked.
+ */
+void fs_lock_flush_owner(struct fs *fs, struct fs_inode *inode,
+			 uint64_t owner);
+
+/* fs_lock_release_file - RELEASE: drop the open file's flock and the OFD
+ * locks taken through it. */
+void fs_lock_release_file(struct fs *fs, struct fs_file *file);
+
+/* fs_lock_inode_free - close the lock descriptions of a freed inode. */
+void fs_lock_inode_free(struct fs_inode *inode);
+
+void fs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct flock *lock);
+void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct flock *lock, int sleep);
+void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      int op);
 
 /* ---- creds.c ------------------------------------------------------------ */
 

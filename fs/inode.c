@@ -454,6 +454,7 @@ static void inode_free(struct fs *fs, struct fs_inode *inode)
 	struct pc_mapping *m = fs_inode_mapping(inode);
 
 	fs_watch_del(fs, inode);
+	fs_lock_inode_free(inode);
 	if (m)
 		pc_mapping_put(m);
 	inode_fd_drop(fs, inode);

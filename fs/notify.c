@@ -83,10 +83,13 @@ static void *notify_main(void *arg)
 		fs->notify_head = r->next;
 		if (!fs->notify_head)
 			fs->notify_tail = NULL;
+		fs->notify_busy = true;
 		pthread_mutex_unlock(&fs->notify_lock);
 
 		if (fs->notify_stop) {
 			err = -ENOTCONN;
+		} else if (!r->ino) {
+			err = 0;	/* a barrier (fs_notify_barrier) */
 		} else if (r->name) {
 			err = entry_expire(fs, r->ino, r->name);
 		} else if (r->data) {
@@ -106,6 +109,7 @@ static void *notify_main(void *arg)
 				 (unsigned long long)r->ino, strerror(-err));
 
 		pthread_mutex_lock(&fs->notify_lock);
+		fs->notify_busy = false;
 		r->done = true;
 		pthread_cond_broadcast(&fs->notify_done);
 		req_put_locked(r);
@@ -243,4 +247,25 @@ bool fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name)
 	r->ino = parent;
 	r->refs = 2;
 	return notify_queue(fs, r, 0);
+}
+
+bool fs_notify_barrier(struct fs *fs, unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
+		return false;
+	r->ino = 0;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_pending(struct fs *fs)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fs->notify_lock);
+	pending = fs->notify_head || fs->notify_busy;
+	pthread_mutex_unlock(&fs->notify_lock);
+	return pending;
 }

@@ -150,6 +150,21 @@ struct fs_watch {
 	uint64_t change_ms;		/* last outside change seen */
 	uint64_t checked_ms;		/* last fstat */
 	bool was_due;			/* inotify flagged this check */
+
+	/*
+	 * Lock coherence (fs_watch_lock_*): check_lock serialises checks of
+	 * this watch (the watcher's and a lock operation's) and protects
+	 * everything above from have_snap and the lock baseline below: the
+	 * stat right after our last release flush or reaction, i.e. the
+	 * backing state our cache is known to hold.  Unlike snap it never
+	 * absorbs a change on a guess that it was ours.
+	 */
+	pthread_mutex_t check_lock;
+	bool have_lsnap;
+	struct stat lsnap;
+	uint64_t lmods;			/* pc_backing_mods() of lsnap */
+	bool lock_dirty;		/* watch_lock: inotify saw an event
+					 * since the last lock check */
 };
 
 uint64_t fs_now_ms(void)
@@ -191,6 +206,7 @@ static bool snap_take(struct fs_watch *w, struct stat *st, uint64_t *mods,
 
 static void watch_free(struct fs_watch *w)
 {
+	pthread_mutex_destroy(&w->check_lock);
 	if (w->m)
 		pc_mapping_put(w->m);
 	free(w);
@@ -267,6 +283,7 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto nomem;
+	pthread_mutex_init(&w->check_lock, NULL);
 	w->ino = fs_ino_of(fs, inode);
 	w->inode = inode;
 	w->refs = 1;
@@ -281,6 +298,10 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 		w->meta = atomic_load(&fs->meta_ops);
 		w->imeta = atomic_load(&inode->meta_ops);
 		w->have_snap = snap_take(w, &w->snap, &w->mods, &our_size);
+		/* The mapping is new: it caches nothing older than this. */
+		w->have_lsnap = w->have_snap;
+		w->lsnap = w->snap;
+		w->lmods = w->mods;
 	} else {
 		w->next_ms = UINT64_MAX;	/* inotify only */
 	}
@@ -497,16 +518,53 @@ static void meta_sample(struct fs *fs, struct fs_watch *w,
 	pthread_mutex_unlock(&fs->watch_lock);
 }
 
-static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
+/*
+ * Somebody else changed @w's backing file: take it over (steps 1-4 at the
+ * top).  Caller holds w->check_lock.  Resets both baselines.
+ */
+static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
+		  uint64_t imeta, uint64_t now)
+{
+	off_t our_size, before, after;
+	int r;
+
+	atomic_fetch_add(&fs->watch_stats.outside, 1);
+	before = pc_size(w->m);
+	r = pc_write_and_wait(w->m, 0, -1, true);
+	if (r)
+		fuse_log(FUSE_LOG_WARNING,
+			 "mmapfs: write-back before taking an outside change failed: %s\n",
+			 strerror(-r));
+	pc_invalidate_range(w->m, 0, -1);
+	pc_mtime_reset(w->m);
+	after = pc_size(w->m);
+	tell_kernel(fs, w, before, after);
+	fs_debug(fs, "mmapfs: outside change of inode %llu: size %lld -> %lld\n",
+		 (unsigned long long)w->ino, (long long)before,
+		 (long long)after);
+	/* What we just did is accounted for: snapshot again. */
+	if (!snap_take(w, &w->snap, &w->mods, &our_size))
+		w->have_snap = false;
+	w->have_lsnap = w->have_snap;
+	w->lsnap = w->snap;
+	w->lmods = w->mods;
+	w->meta = meta;
+	w->imeta = imeta;
+	w->change_ms = now;
+	w->interval_ms = fs->cfg.revalidate_ms;
+	w->next_ms = now + fs->cfg.revalidate_ms;
+}
+
+static void watch_check_locked(struct fs *fs, struct fs_watch *w,
+			       uint64_t now)
 {
 	struct meta_sample m1, m2;
 	unsigned int base = fs->cfg.revalidate_ms;
 	unsigned int idle = base > FS_WATCH_IDLE_MS ? base : FS_WATCH_IDLE_MS;
 	struct stat st = { 0 };	/* all zero if the fstat fails */
 	uint64_t mods, meta, imeta;
-	off_t our_size, before, after;
+	off_t our_size;
 	bool stable;
-	int r;
 
 	if (w->have_snap && !w->was_due && !w->open &&
 	    now - w->checked_ms < FS_WATCH_CLOSED_MS &&
@@ -586,28 +644,14 @@ static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
 	}
 
 	/* Somebody else's change. */
-	atomic_fetch_add(&fs->watch_stats.outside, 1);
-	before = pc_size(w->m);
-	r = pc_write_and_wait(w->m, 0, -1, true);
-	if (r)
-		fuse_log(FUSE_LOG_WARNING,
-			 "mmapfs: write-back before taking an outside change failed: %s\n",
-			 strerror(-r));
-	pc_invalidate_range(w->m, 0, -1);
-	pc_mtime_reset(w->m);
-	after = pc_size(w->m);
-	tell_kernel(fs, w, before, after);
-	fs_debug(fs, "mmapfs: outside change of inode %llu: size %lld -> %lld\n",
-		 (unsigned long long)w->ino, (long long)before,
-		 (long long)after);
-	/* What we just did is accounted for: snapshot again. */
-	if (!snap_take(w, &w->snap, &w->mods, &our_size))
-		w->have_snap = false;
-	w->meta = meta;
-	w->imeta = imeta;
-	w->change_ms = now;
-	w->interval_ms = base;
-	w->next_ms = now + base;
+	react(fs, w, meta, imeta, now);
+}
+
+static void watch_check(struct fs *fs, struct fs_watch *w, uint64_t now)
+{
+	pthread_mutex_lock(&w->check_lock);
+	watch_check_locked(fs, w, now);
+	pthread_mutex_unlock(&w->check_lock);
 }
 
 /* Mark the watches of inotify watch descriptor @wd (all if -1) due. */
@@ -619,11 +663,11 @@ static void mark_due(struct fs *fs, int wd)
 	if (wd >= 0 && fs->wd_buckets) {
 		for (w = *wd_bucket(fs, wd); w; w = w->wd_next)
 			if (!w->dir && w->wd == wd)
-				w->due = true;
+				w->due = w->lock_dirty = true;
 	} else {
 		for (w = fs->watch_list; w; w = w->next)
 			if (!w->dir && (wd == -1 || w->wd == wd))
-				w->due = true;
+				w->due = w->lock_dirty = true;
 	}
 	pthread_mutex_unlock(&fs->watch_lock);
 }
@@ -739,8 +783,11 @@ static void *watch_main(void *arg)
 		if (poll(pfd, fs->inotify_fd >= 0 ? 2 : 1, wait_ms) > 0) {
 			if (pfd[0].revents & POLLIN)
 				break;		/* fs_watch_stop */
-			if (fs->inotify_fd >= 0 && (pfd[1].revents & POLLIN))
+			if (fs->inotify_fd >= 0 && (pfd[1].revents & POLLIN)) {
+				pthread_mutex_lock(&fs->events_lock);
 				read_events(fs);
+				pthread_mutex_unlock(&fs->events_lock);
+			}
 		}
 		now = fs_now_ms();
 		n = collect_due(fs, now, &ws, &cap, &wait_ms);
@@ -756,6 +803,174 @@ static void *watch_main(void *arg)
 	}
 	free(ws);
 	return NULL;
+}
+
+/* ---- lock coherence (lock.c) -------------------------------------------- */
+
+/*
+ * Check @w for a change the lock baseline does not account for, and take
+ * it over (react) if it is somebody else's.  @strict (the locked file, at
+ * acquisition): any difference counts.  Otherwise a difference counts
+ * unless we changed the file ourselves since the baseline and the size is
+ * the one we gave it - then it is most likely ours (a writer of this mount
+ * between its lock and its unlock) and is left to the release flush.
+ * Returns true if it reacted (a kernel invalidation is queued).
+ */
+static bool lock_check(struct fs *fs, struct fs_watch *w, bool strict)
+{
+	struct meta_sample ms;
+	struct stat st;
+	uint64_t mods;
+	off_t our_size = -1;
+	bool reacted = false;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&w->check_lock);
+	snap_take(w, &st, &mods, &our_size);
+	if (!w->have_lsnap || !stat_same(&st, &w->lsnap)) {
+		if (strict || !w->have_lsnap || mods == w->lmods ||
+		    st.st_size != our_size) {
+			meta_sample(fs, w, &ms);
+			react(fs, w, ms.ops, ms.iops, fs_now_ms());
+			reacted = true;
+		}
+	}
+	pthread_mutex_unlock(&w->check_lock);
+	return reacted;
+}
+
+/*
+ * Take a reference on the file watches to look at: @inode's (marked
+ * strict), those inotify reported since the last lock check, and with @all
+ * every one.  Returns how many; their flags in *@flags.
+ */
+#define LW_STRICT	1u
+#define LW_EVENT	2u
+static size_t lock_collect(struct fs *fs, struct fs_inode *inode, bool all,
+			   struct fs_watch ***out, unsigned char **flags)
+{
+	struct fs_watch *w, **a = NULL;
+	unsigned char *f = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (w = fs->watch_list; w; w = w->next) {
+		unsigned char fl = 0;
+
+		if (w->dir || !w->inode)
+			continue;
+		if (inode && w->inode == inode)
+			fl |= LW_STRICT;
+		if (w->lock_dirty)
+			fl |= LW_EVENT;
+		if (!fl && !all)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct fs_watch **na = realloc(a, nc * sizeof(*na));
+			unsigned char *nf = realloc(f, nc);
+
+			if (na)
+				a = na;
+			if (nf)
+				f = nf;
+			if (!na || !nf)
+				break;	/* out of memory: check fewer */
+			cap = nc;
+		}
+		w->lock_dirty = false;
+		w->refs++;
+		a[n] = w;
+		f[n++] = fl;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+	*out = a;
+	*flags = f;
+	return n;
+}
+
+/* Read what inotify has queued so far and act on it (names expired,
+ * files marked).  Returns true if something may have been queued to the
+ * notifier. */
+static bool lock_drain(struct fs *fs)
+{
+	unsigned long long e;
+
+	if (fs->inotify_fd < 0)
+		return false;
+	e = atomic_load(&fs->watch_stats.entries);
+	pthread_mutex_lock(&fs->events_lock);
+	read_events(fs);
+	pthread_mutex_unlock(&fs->events_lock);
+	return atomic_load(&fs->watch_stats.entries) != e;
+}
+
+bool fs_watch_lock_acquire(struct fs *fs, struct fs_inode *inode)
+{
+	struct fs_watch **ws;
+	unsigned char *fl;
+	bool queued;
+	size_t n;
+
+	if (!fs->watch_running)
+		return false;
+	queued = lock_drain(fs);
+	n = lock_collect(fs, inode, false, &ws, &fl);
+	for (size_t i = 0; i < n; i++)
+		if (lock_check(fs, ws[i], fl[i] & LW_STRICT))
+			queued = true;
+	put_checked(fs, ws, n);
+	free(ws);
+	free(fl);
+	return queued;
+}
+
+bool fs_watch_lock_release(struct fs *fs)
+{
+	struct fs_watch **ws;
+	unsigned char *fl;
+	bool queued, busy;
+	struct stat st;
+	uint64_t mods;
+	off_t sz;
+	size_t n;
+	int r;
+
+	if (!fs->watch_running)
+		return false;
+	/* First whatever others changed: the flush must not absorb it. */
+	queued = lock_drain(fs);
+	n = lock_collect(fs, NULL, true, &ws, &fl);
+	for (size_t i = 0; i < n; i++)
+		if ((fl[i] & LW_EVENT) && lock_check(fs, ws[i], false))
+			queued = true;
+	/* Then ours: written, committed, and the result is the baseline. */
+	for (size_t i = 0; i < n; i++) {
+		struct fs_watch *w = ws[i];
+
+		pthread_mutex_lock(&w->check_lock);
+		mods = pc_backing_mods(w->m, &busy, &sz);
+		if (busy || !w->have_lsnap || mods != w->lmods ||
+		    !pc_mapping_synced(w->m)) {
+			/* (an fdatasync only if something is owed) */
+			r = pc_mapping_synced(w->m) ? 0 :
+			    pc_write_and_wait(w->m, 0, -1, true);
+			if (r)
+				fuse_log(FUSE_LOG_WARNING,
+					 "mmapfs: write-back at a lock release failed: %s\n",
+					 strerror(-r));
+			if (snap_take(w, &st, &mods, &sz)) {
+				w->lsnap = st;
+				w->lmods = mods;
+				w->have_lsnap = true;
+			}
+		}
+		pthread_mutex_unlock(&w->check_lock);
+	}
+	put_checked(fs, ws, n);
+	free(ws);
+	free(fl);
+	return queued;
 }
 
 int fs_watch_start(struct fs *fs)

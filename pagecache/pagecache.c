@@ -1117,6 +1117,17 @@ size_t pc_mapping_dirty_bytes(struct pc_mapping *m)
 	return n;
 }
 
+bool pc_mapping_synced(struct pc_mapping *m)
+{
+	bool synced;
+
+	pthread_mutex_lock(&m->lock);
+	synced = !m->nr_dirty && !m->nr_writeback && !m->nr_unstable &&
+		 !m->mtime_dirty && !m->commit_inflight;
+	pthread_mutex_unlock(&m->lock);
+	return synced;
+}
+
 bool pc_has_dirty_range(struct pc_mapping *m, off_t start, off_t end)
 {
 	size_t ps = m->cache->page_size;

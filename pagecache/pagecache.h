@@ -388,6 +388,13 @@ bool pc_has_dirty_range(struct pc_mapping *m, off_t start, off_t end);
 /* Bytes in this mapping that are dirty or under write-back. */
 size_t pc_mapping_dirty_bytes(struct pc_mapping *m);
 
+/*
+ * pc_mapping_synced - true if nothing of this mapping waits to be written
+ * or committed: no dirty, in-flight or unstable page, no commit running or
+ * owed (a pc_write_and_wait now would only repeat an fdatasync).
+ */
+bool pc_mapping_synced(struct pc_mapping *m);
+
 /* ---- Errors (errseq) ---------------------------------------------------- */
 
 /* pc_errseq_sample - what a new opener starts from (an error nobody has seen
