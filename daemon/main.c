@@ -55,81 +55,6 @@ struct daemon {
 
 /* ---- syncing the mount -------------------------------------------------- */
 
-/*
- * syncfs() of our own mount: the kernel writes back every page dirtied
- * through a mapping (as WRITEs our workers answer) and returns when we have
- * answered them.  The descriptor is taken on a detached clone of the mount
- * (open_tree), so the mount itself is never busy because of us and a
- * concurrent umount cannot fail with EBUSY; without the privilege for that,
- * on the mount itself, closed at once.
- *
- * Opening it sends an OPENDIR that only our workers can answer, and a
- * thread waiting for a FUSE answer cannot be killed.  Were this thread of
- * the daemon to wait so when the daemon is SIGKILLed, the daemon could
- * never finish dying: its /dev/fuse descriptor would stay open, the
- * connection would never be aborted, and every process on the mount would
- * hang (docs/reliability.md, finding 6).  So the calls on the mount are
- * made by a short-lived child sharing our memory (CLONE_VM | CLONE_VFORK:
- * no copy of the cache, as posix_spawn does) that first closes its copy of
- * every descriptor: if we die, /dev/fuse closes with us, the kernel aborts
- * the connection, the child's request fails and the child exits.  The
- * child uses only system calls; this thread sleeps until it exits.
- */
-struct sync_child {
-	const char *mnt;
-};
-
-static int sync_child_main(void *arg)
-{
-	const struct sync_child *c = arg;
-	int tree, fd;
-
-	close_range(3, ~0U, 0);
-	tree = open_tree(AT_FDCWD, c->mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree >= 0) {
-		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		close(tree);
-	} else {
-		fd = open(c->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		_exit(errno & 0xff);
-	if (syncfs(fd))
-		_exit(errno & 0xff);
-	_exit(0);
-}
-
-#define SYNC_CHILD_STACK	(64 * 1024)
-
-static int sync_mount(const char *mnt)
-{
-	struct sync_child c = { .mnt = mnt };
-	char *stack = malloc(SYNC_CHILD_STACK);
-	int status, r;
-	pid_t pid;
-
-	if (!stack)
-		return -ENOMEM;
-	pid = clone(sync_child_main, stack + SYNC_CHILD_STACK,
-		    CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
-	if (pid < 0) {
-		r = -errno;
-		free(stack);
-		return r;
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			r = -errno;
-			free(stack);
-			return r;
-		}
-	}
-	free(stack);
-	if (WIFEXITED(status))
-		return -WEXITSTATUS(status);
-	return -EINTR;
-}
-
 /* ---- the mapped-flush thread -------------------------------------------- */
 
 /*
@@ -143,7 +68,7 @@ static void backing_check(struct daemon *d)
 	struct stat st;
 
 	/* Under the mount point, the path would lead through our own mount:
-	 * no call on it from our threads (see sync_mount). */
+	 * no call on it from our threads (see fs/kflush.c). */
 	if (d->backing_moved_logged ||
 	    daemon_path_inside(d->cfg.backing_real, d->cfg.mountpoint_real))
 		return;
@@ -183,7 +108,7 @@ static void *flush_main(void *arg)
 			break;
 		pthread_mutex_unlock(&d->lock);
 		if (d->cfg.mapped_flush_ms) {
-			r = sync_mount(d->cfg.mountpoint_real);
+			r = fs_sync_kernel(d->fs, false);
 			if (r)
 				daemon_log(LOG_DEBUG,
 					   "periodic syncfs of '%s': %s",
@@ -274,8 +199,10 @@ static void *signal_main(void *arg)
 	daemon_log(LOG_INFO, "%s: writing back and unmounting '%s'",
 		   strsignal(sig), d->cfg.mountpoint_real);
 
-	/* 1. The kernel's dirty mapped pages, while the workers serve. */
-	r = sync_mount(d->cfg.mountpoint_real);
+	/* 1. The kernel's dirty mapped pages, while the workers serve:
+	 * fsync() of every file open for writing waits for all of them
+	 * (syncfs alone may return before the last WRITE reached us). */
+	r = fs_sync_kernel(d->fs, true);
 	if (r)
 		daemon_log(LOG_WARNING,
 			   "syncfs of '%s': %s; pages stored through mappings may still be in the kernel and are written back at unmount",

@@ -109,6 +109,17 @@ void fs_stop(struct fs *fs);
 void fs_destroy(struct fs *fs);
 
 /*
+ * fs_sync_kernel - pull the kernel's pages dirtied through shared mappings
+ * of this mount to us (as WRITEs our workers answer), from a short-lived
+ * child so that no thread of ours waits on its own mount (fs/kflush.c):
+ * fsync() of every file open for writing if @fsync_writers (waits for
+ * every such page; shutdown), then syncfs() of the mount (the periodic
+ * mapped flush).  Needs cfg.mountpoint and the session serving.  Returns 0
+ * or -errno.
+ */
+int fs_sync_kernel(struct fs *fs, bool fsync_writers);
+
+/*
  * fs_init_refused - true if the kernel's INIT lacked a capability mmapfs
  * cannot work without (FUSE_EXPLICIT_INVAL_DATA, Linux >= 5.2); the session
  * then ended at once and the daemon must exit with an error.

@@ -390,6 +390,29 @@ struct fs {
 	pthread_t reaper;
 };
 
+/* ---- kflush.c ----------------------------------------------------------- */
+
+/* A file handle of our own mount, as the FUSE kernel encodes it. */
+struct fs_fuse_handle {
+	struct file_handle h;
+	uint32_t id[3];			/* the storage of h.f_handle */
+};
+
+void fs_fuse_handle_of(struct fs *fs, struct fs_inode *inode,
+		       struct fs_fuse_handle *h);
+
+/*
+ * fs_kflush - from a child that holds no descriptor of ours but those it
+ * needs (kflush.c): fsync() the @n files @h of our mount, then syncfs() it
+ * if @do_syncfs.  *@dirp: a directory descriptor on a detached clone of the
+ * mount to use, or -1 to make one and return it in *@dirp for reuse (the
+ * caller closes it); @dirp NULL: make one for this call only.  Returns 0
+ * or -errno of the opening or the syncfs.  No lock may be held: the calls
+ * come back to our workers.
+ */
+int fs_kflush(struct fs *fs, int *dirp, const struct fs_fuse_handle *h,
+	      size_t n, bool do_syncfs);
+
 /* ---- names.c ------------------------------------------------------------ */
 
 /*
@@ -475,6 +498,14 @@ size_t fs_inode_reap(struct fs *fs, bool all);
 void fs_table_put_mappings(struct fs *fs);
 
 /* Counts for tests and debug logs (taken under table_lock). */
+/*
+ * fs_table_writers - append the FUSE handle of every regular file open for
+ * writing (nwriters > 0) to the array *h of *n used / *cap slots
+ * (realloc()ed).  Under table_lock.  0 or -ENOMEM.
+ */
+int fs_table_writers(struct fs *fs, struct fs_fuse_handle **h, size_t *n,
+		     size_t *cap);
+
 size_t fs_table_count(struct fs *fs);
 size_t fs_table_zombies(struct fs *fs);
 

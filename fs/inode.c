@@ -744,6 +744,35 @@ void fs_table_destroy(struct fs *fs)
 	pthread_mutex_destroy(&fs->fd_lock);
 }
 
+int fs_table_writers(struct fs *fs, struct fs_fuse_handle **h, size_t *n,
+		     size_t *cap)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&fs->table_lock);
+	for (size_t i = 0; i < fs->nbuckets && !r; i++) {
+		for (struct fs_inode *p = fs->buckets[i]; p; p = p->hash_next) {
+			if (!S_ISREG(p->type) || !atomic_load(&p->nwriters))
+				continue;
+			if (*n == *cap) {
+				size_t nc = *cap ? 2 * *cap : 16;
+				struct fs_fuse_handle *nh =
+					realloc(*h, nc * sizeof(**h));
+
+				if (!nh) {
+					r = -ENOMEM;
+					break;
+				}
+				*h = nh;
+				*cap = nc;
+			}
+			fs_fuse_handle_of(fs, p, &(*h)[(*n)++]);
+		}
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return r;
+}
+
 size_t fs_table_count(struct fs *fs)
 {
 	size_t n;

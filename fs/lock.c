@@ -284,26 +284,28 @@ static void wait_budget_put(struct fs *fs)
 }
 
 /*
- * Pull the kernel's dirty mapped pages to us.  syncfs() of the mount was
- * measured to return, about once in ten, before the kernel's WRITE of a
- * page stored just before had reached us; fsync() waits for those.  So the
- * locked file is fsync()ed through the mount (opened by its FUSE file
- * handle on a detached clone of the mount: OPEN, FSYNC, FLUSH and RELEASE
- * come back to us), and the rest of the mount gets a syncfs() (best
- * effort).  Only while a file is open for writing (a shared writable
- * mapping holds its open file).  Nothing is kept open: it would keep the
- * superblock, and the session, alive after umount.
+ * Pull the kernel's dirty mapped pages to us.  syncfs() alone was seen to
+ * return, about once in ten, before the WRITE of a page stored just before
+ * had reached us; fsync() waits for those.  So the locked file is fsync()ed
+ * through the mount (opened by its FUSE file handle: OPEN, FSYNC, FLUSH and
+ * RELEASE come back to us), and the rest of the mount gets a syncfs()
+ * (best effort).  Only while a file is open for writing (a shared writable
+ * mapping holds its open file).  The calls are made by a child
+ * (fs_kflush, kflush.c): no thread of ours may wait on its own mount.
+ *
+ * The child works relative to a directory descriptor on a detached clone
+ * of the mount.  Making one and dissolving it costs about 200 us (most of
+ * it in close), so one is kept for reuse while lock releases come; the
+ * lock thread closes it after FS_LOCK_TREE_IDLE_MS without use: while it is
+ * open an unmounted mount stays alive, so an umount ends the session that
+ * much later.
  */
-/*
- * A directory descriptor on a detached clone of the mount.  Making one and
- * dissolving it costs about 200 us (most of it in close), so one is kept
- * for reuse while lock releases come; the lock thread closes it after
- * FS_LOCK_TREE_IDLE_MS without use: while it is open an unmounted mount
- * stays alive, so an umount ends the session that much later.
- */
+
+/* The kept clone descriptor, lent to one caller at a time; -1 if none
+ * (the child then makes one). */
 static int tree_get(struct fs *fs, bool *cached)
 {
-	int tree, dir = -1;
+	int dir = -1;
 
 	pthread_mutex_lock(&fs->lock_lock);
 	if (fs->lock_tree >= 0 && !fs->lock_tree_busy) {
@@ -312,15 +314,6 @@ static int tree_get(struct fs *fs, bool *cached)
 	}
 	pthread_mutex_unlock(&fs->lock_lock);
 	*cached = dir >= 0;
-	if (dir >= 0)
-		return dir;
-	tree = open_tree(AT_FDCWD, fs->cfg.mountpoint,
-			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0)
-		return -1;
-	/* (open_by_handle_at refuses the O_PATH descriptor of the tree) */
-	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(tree);
 	return dir;
 }
 
@@ -343,46 +336,29 @@ static void tree_put(struct fs *fs, int dir, bool cached)
 
 static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 {
-	struct {
-		struct file_handle h;
-		uint32_t id[3];
-	} fh;
-	uint64_t nodeid = fs_ino_of(fs, inode);
+	struct fs_fuse_handle fh;
 	bool cached;
-	int dir, fd;
+	size_t n = 0;
+	int dir, r;
 
 	if (!fs->cfg.mountpoint || !atomic_load(&fs->open_writers))
 		return;
 	if (!wait_budget_get(fs))
 		return;
 	dir = tree_get(fs, &cached);
-	if (dir < 0)
-		goto out;
-	if (inode && S_ISREG(inode->type) &&
-	    atomic_load(&inode->nwriters)) {
-		/* the kernel's FILEID_INO64_GEN: nodeid, generation (id[]
-		 * is the storage of the flexible f_handle) */
-		fh.h.handle_bytes = sizeof(fh.id);
-		fh.h.handle_type = 0x81;
-		fh.id[0] = (uint32_t)(nodeid >> 32);
-		fh.id[1] = (uint32_t)nodeid;
-		fh.id[2] = (uint32_t)inode->generation;
-		fd = open_by_handle_at(dir, &fh.h,
-				       O_RDONLY | O_CLOEXEC | O_NOATIME);
-		if (fd >= 0) {
-			if (fsync(fd))
-				fs_debug(fs, "mmapfs: fsync at a lock release: %s\n",
-					 strerror(errno));
-			close(fd);
-			atomic_fetch_add(&fs->lock_stats.kernel_fsyncs, 1);
-		}
+	if (inode && S_ISREG(inode->type) && atomic_load(&inode->nwriters)) {
+		fs_fuse_handle_of(fs, inode, &fh);
+		n = 1;
 	}
-	if (syncfs(dir))
-		fs_debug(fs, "mmapfs: syncfs at a lock release: %s\n",
-			 strerror(errno));
-	tree_put(fs, dir, cached);
+	r = fs_kflush(fs, &dir, &fh, n, true);
+	if (r)
+		fs_debug(fs, "mmapfs: flushing the kernel's pages at a lock release: %s\n",
+			 strerror(-r));
+	if (dir >= 0)
+		tree_put(fs, dir, cached);
+	if (n)
+		atomic_fetch_add(&fs->lock_stats.kernel_fsyncs, 1);
 	atomic_fetch_add(&fs->lock_stats.kernel_flushes, 1);
-out:
 	wait_budget_put(fs);
 }
 
