@@ -700,16 +700,33 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_reply_err(req, r);
 }
 
-/* The request comes from a thread of this daemon (the kernel sends the
- * calling thread's id). */
+/* The request comes from this daemon: one of its threads, or one of the
+ * children that make its calls on the mount (kflush.c).  The kernel sends
+ * the calling thread's id. */
 static bool req_from_self(fuse_req_t req)
 {
-	char path[48];
+	pid_t pid = fuse_req_ctx(req)->pid;
+	char path[48], buf[256], *p;
 	struct stat st;
+	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d",
-		 (int)fuse_req_ctx(req)->pid);
-	return stat(path, &st) == 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)pid);
+	if (stat(path, &st) == 0)
+		return true;
+	/* a child of ours: field 4 of /proc/PID/stat, after "(comm) S " */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] && p[3] == ' ' &&
+	       atoi(p + 4) == (int)getpid();
 }
 
 /*
