@@ -53,10 +53,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/fs_i.h"
+
+/* statfs f_type of a FUSE mount (linux/magic.h has no name for it) */
+#define FS_FUSE_SUPER_MAGIC	0x65735546
 
 struct kflush_args {
 	const char *mnt;
@@ -134,6 +138,7 @@ static int kflush_child(void *arg)
 {
 	const struct kflush_args *a = arg;
 	int dir = a->dir, tree, fd;
+	struct statfs sf;
 
 	close_all_but(a->dir, a->sock);
 	if (dir < 0) {
@@ -150,6 +155,10 @@ static int kflush_child(void *arg)
 		}
 		if (dir < 0)
 			_exit(errno & 0xff);
+		/* After umount -l the path leads to whatever lies beneath:
+		 * never sync (or keep) another filesystem. */
+		if (fstatfs(dir, &sf) || sf.f_type != FS_FUSE_SUPER_MAGIC)
+			_exit(ENOENT);
 		if (a->sock >= 0 && tree >= 0)
 			send_fd(a->sock, dir);
 	}
