@@ -68,6 +68,8 @@ struct daemon_config {
 	unsigned int max_threads;	/* FUSE worker threads */
 	unsigned int revalidate_ms;	/* outside-change polling, active */
 	bool no_revalidate;		/* don't watch for outside changes */
+	bool lock_coherence;		/* -o lock_coherence (fs/lock.c) */
+	bool local_locks;		/* -o local_locks */
 	unsigned int max_path_fds;	/* 0: fs/ scales it */
 	int loglevel;			/* LOG_ERR .. LOG_DEBUG */
 

@@ -429,6 +429,8 @@ int main(int argc, char **argv)
 		.revalidate_ms = d.cfg.revalidate_ms,
 		.max_path_fds = d.cfg.max_path_fds,
 		.no_revalidate = d.cfg.no_revalidate,
+		.lock_coherence = d.cfg.lock_coherence,
+		.local_locks = d.cfg.local_locks,
 		.debug = d.cfg.debug,
 	};
 	if (fs_create(&fc, &d.fs))

@@ -66,6 +66,10 @@ const struct daemon_optdoc daemon_optdocs[] = {
 	  "O_PATH descriptors of files and directories the kernel knows kept open, at most; the others are reopened by file handle when used (needs root and a backing filesystem with file handles; otherwise each known inode holds one). 0 picks the open-file limit / 8, never below 64." },
 	{ "max_file_fds", "N", DAEMON_OPT_UINT, FDS_MIN, FDS_MAX,
 	  "Descriptors of cached files no I/O is using kept open, at most; the others are closed and reopened by file handle when needed (as for max_path_fds). Open files hold one more each. 0 picks the open-file limit / 4, never below 64." },
+	{ "lock_coherence", NULL, DAEMON_OPT_FLAG, 0, 0,
+	  "For several mounts of one backing directory (hosts sharing it): releasing a write lock (fcntl or flock) first writes everything this mount changed to the backing files, and taking a lock first drops what others changed, so data written under a lock is seen by the next holder on another mount. Costs about 0.3 ms per write-lock release; SQLite in WAL mode releases one per query. Locks are forwarded to the backing files either way." },
+	{ "local_locks", NULL, DAEMON_OPT_FLAG, 0, 0,
+	  "Keep fcntl and flock locks in the kernel of this host instead of forwarding them to the backing files: no round trip per lock (SQLite takes several per query), but they then exclude only processes using this mount, not other mounts or programs working on BACKING_DIR directly." },
 	{ "no_revalidate", NULL, DAEMON_OPT_FLAG, 0, 0,
 	  "Promise that nothing but this mount changes BACKING_DIR: outside changes are not watched for (they are then seen only by chance)." },
 	{ "no_uring", NULL, DAEMON_OPT_FLAG, 0, 0,
@@ -175,6 +179,8 @@ struct raw_opts {
 	char *max_file_fds;
 	int no_uring;
 	int no_revalidate;
+	int lock_coherence;
+	int local_locks;
 	int drop_backing_cache;
 
 	char *pos[2];			/* BACKING_DIR, MOUNTPOINT */
@@ -202,6 +208,8 @@ static const struct fuse_opt daemon_opts[] = {
 	RAW("max_path_fds=%s", max_path_fds),
 	RAW("max_file_fds=%s", max_file_fds),
 	{ "no_revalidate", offsetof(struct raw_opts, no_revalidate), 1 },
+	{ "lock_coherence", offsetof(struct raw_opts, lock_coherence), 1 },
+	{ "local_locks", offsetof(struct raw_opts, local_locks), 1 },
 	{ "no_uring", offsetof(struct raw_opts, no_uring), 1 },
 	{ "drop_backing_cache", offsetof(struct raw_opts, drop_backing_cache), 1 },
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
@@ -448,6 +456,15 @@ static int raw_convert(const struct raw_opts *raw, struct daemon_config *cfg,
 		return -1;
 	if (raw->no_revalidate)
 		cfg->no_revalidate = true;
+	if (raw->lock_coherence)
+		cfg->lock_coherence = true;
+	if (raw->local_locks)
+		cfg->local_locks = true;
+	if (cfg->local_locks && cfg->lock_coherence) {
+		snprintf(err, errlen,
+			 "options 'lock_coherence' and 'local_locks' exclude each other: coherence through locks needs the locks forwarded to the backing files; drop one of them");
+		return -1;
+	}
 	if (raw->no_uring)
 		pc->no_uring = true;
 	if (raw->drop_backing_cache)

@@ -89,11 +89,16 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		atomic_store(&fs->dont_mask, true);
 	}
 	/* Locks are forwarded to the backing files (lock.c), so that they
-	 * exclude other mounts and outside programs. */
-	if (conn->capable & FUSE_CAP_POSIX_LOCKS)
-		conn->want |= FUSE_CAP_POSIX_LOCKS;
-	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
-		conn->want |= FUSE_CAP_FLOCK_LOCKS;
+	 * exclude other mounts and outside programs - unless -o local_locks:
+	 * without these capabilities the kernel keeps locks to itself. */
+	if (!fs->cfg.local_locks) {
+		if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+			conn->want |= FUSE_CAP_POSIX_LOCKS;
+		if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+			conn->want |= FUSE_CAP_FLOCK_LOCKS;
+	} else {
+		conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	}
 	conn->max_background = 64;
 	conn->max_write = FS_MAX_IO;
 

@@ -80,6 +80,10 @@ struct fs_config {
 					 * outside changes this often */
 	bool no_revalidate;		/* nothing else changes the backing
 					 * dir: don't watch for it */
+	bool lock_coherence;		/* a lock release publishes, an
+					 * acquisition revalidates (lock.c) */
+	bool local_locks;		/* the kernel keeps locks to itself:
+					 * nothing is forwarded */
 	bool debug;			/* log every request */
 	unsigned int max_path_fds;	/* O_PATH descriptors cached, at most
 					 * (0: RLIMIT_NOFILE / 8) */

@@ -374,8 +374,10 @@ static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 static void release_flush(struct fs *fs, struct fs_inode *inode,
 			  bool closing)
 {
-	/* -o no_revalidate: nobody else reads the backing files. */
-	if (fs->cfg.no_revalidate)
+	/* Off unless -o lock_coherence (one mount needs none of it; SQLite
+	 * in WAL mode releases a write lock per query), and with
+	 * -o no_revalidate nobody else reads the backing files. */
+	if (!fs->cfg.lock_coherence || fs->cfg.no_revalidate)
 		return;
 	atomic_fetch_add(&fs->lock_stats.releases, 1);
 	if (!closing)
@@ -391,6 +393,8 @@ static void release_flush(struct fs *fs, struct fs_inode *inode,
  * @worker: called by a FUSE worker (the wait is budgeted). */
 static void acquire_check(struct fs *fs, struct fs_inode *inode, bool worker)
 {
+	if (!fs->cfg.lock_coherence || fs->cfg.no_revalidate)
+		return;
 	atomic_fetch_add(&fs->lock_stats.acquires, 1);
 	if (fs_watch_lock_acquire(fs, inode))
 		atomic_fetch_add(&fs->lock_stats.invals, 1);

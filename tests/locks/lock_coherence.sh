@@ -24,9 +24,9 @@ S=$T_TMP/sync
 T_LOG=$T_TMP/daemon.log
 ROUNDS=${ROUNDS:-20}
 mkdir -p "$S"
-t_mount "$BK" "$MP1"
+t_mount "$BK" "$MP1" -o lock_coherence
 P1=$T_PID
-t_mount "$BK" "$MP2"
+t_mount "$BK" "$MP2" -o lock_coherence
 P2=$T_PID
 head -c 65536 /dev/zero | tr '\0' 'z' >"$BK/f"
 head -c 65536 /dev/zero | tr '\0' 'z' >"$BK/g"

@@ -26,9 +26,9 @@ MP1=$T_TMP/mnt1
 MP2=$T_TMP/mnt2
 T_LOG=$T_TMP/daemon.log
 N=${SQLITE_N:-150}
-t_mount "$BK" "$MP1"
+t_mount "$BK" "$MP1" -o lock_coherence
 P1=$T_PID
-t_mount "$BK" "$MP2"
+t_mount "$BK" "$MP2" -o lock_coherence
 P2=$T_PID
 
 run_mode() {

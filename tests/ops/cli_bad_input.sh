@@ -82,6 +82,7 @@ MMAPFS=$real_mmapfs
 bad "frobnicate" "unknown option" -- -o frobnicate "$T_TMP/backing" "$T_TMP/mnt"
 bad "cache_size" "malformed cache_size" -- -o cache_size=abc "$T_TMP/backing" "$T_TMP/mnt"
 bad "cache_size" "empty cache_size" -- -o cache_size= "$T_TMP/backing" "$T_TMP/mnt"
+bad "lock_coherence.*local_locks" "contradicting lock options" -- -o lock_coherence,local_locks "$T_TMP/backing" "$T_TMP/mnt"
 
 # Missing arguments: exit 1 and a message, nothing mounted.
 for args in "" "$T_TMP/backing"; do
