@@ -76,8 +76,13 @@ int main(int argc, char **argv)
 		while ((e = readdir(d)))
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				seen++;
-		if (errno)
-			return fail("readdir", argv[2]);
+		if (errno) {
+			int r = fail("readdir", argv[2]);
+
+			closedir(d);
+			return r;
+		}
+		closedir(d);	/* (LeakSanitizer counts it otherwise) */
 		if (seen != n) {
 			fprintf(stderr, "manyfiles: %lu entries, want %lu\n",
 				seen, n);
