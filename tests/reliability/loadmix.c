@@ -153,6 +153,17 @@ static void one_op(struct thr *t)
 	} else if (r < 55) { /* pwrite the private file (may extend) */
 		range(t, PRIVSZ, &off, &len);
 		fill(t, t->pmodel + off, len);
+		/*
+		 * A write(2) that grows the file from inside a dirty, mapped
+		 * EOF page loses its bytes when the kernel writes that page
+		 * back at the same moment (a FUSE kernel bug,
+		 * docs/semantics.md; tests/fsx/eof_growth_race.sh): write
+		 * the page back first, the documented workaround.  Seen here
+		 * once as zeros in a private file.
+		 */
+		if (off + len > t->psize && t->psize % 4096)
+			msync(t->pmap + (t->psize & ~(uint64_t)4095), 4096,
+			      MS_SYNC);
 		n = pwrite(t->pfd, t->pmodel + off, len, (off_t)off);
 		if (n != (ssize_t)len)
 			fail(t, "pwrite private", off, (int)n, 0);
