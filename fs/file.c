@@ -599,6 +599,15 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, n);
 }
 
+/*
+ * A write-back WRITE: never extends the file, and only the bytes that
+ * differ from our copy become dirty - the program stored those; the others
+ * are the kernel's copy of what it read from us, perhaps older than what
+ * another mount has written into the backing file since (pagecache.h,
+ * DIRTY BYTES).
+ */
+#define WB_FLAGS (PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED)
+
 /* A write-back WRITE without the guarded bytes [gs, ge); returns @size. */
 static ssize_t write_around(struct pc_mapping *m, const char *data,
 			    size_t size, off_t off, off_t gs, off_t ge)
@@ -607,10 +616,10 @@ static ssize_t write_around(struct pc_mapping *m, const char *data,
 	ssize_t n = 0;
 
 	if (gs > off)
-		n = pc_write(m, data, (size_t)(gs - off), off, true);
+		n = pc_write(m, data, (size_t)(gs - off), off, WB_FLAGS);
 	if (n >= 0 && end > ge)
 		n = pc_write(m, data + (ge - off), (size_t)(end - ge), ge,
-			     true);
+			     WB_FLAGS);
 	return n < 0 ? n : (ssize_t)size;
 }
 
@@ -663,11 +672,11 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 			     &gs, &ge))
 			n = write_around(m, data, size, off, gs, ge);
 		else
-			n = pc_write(m, data, size, off, true);
+			n = pc_write(m, data, size, off, WB_FLAGS);
 	} else {
 		eof_seen(inode, off, off + (off_t)size, EOF_WRITE, &gs, &ge);
 		old = pc_size(m);
-		n = pc_write(m, data, size, off, false);
+		n = pc_write(m, data, size, off, 0);
 		if (n > 0 && off + n > old)
 			eof_grown(fs, inode, old, off, off + n, true, true);
 	}

@@ -30,8 +30,18 @@
  * ours in between is somebody else's: then, in this order (state published
  * in our cache before the kernel is told, FUSE-KERNEL.md §3.5):
  *
+ *   0. if the kernel may hold pages dirtied through a mapping, it is told
+ *      to drop its pages first (inval_inode, waited for up to
+ *      FS_WATCH_PULL_WAIT_MS): it writes the dirty ones back to us before
+ *      dropping them, while our cached copy of each page - the copy the
+ *      kernel's page started from - is still there, so that only the
+ *      bytes the program stored become dirty (pagecache.h, DIRTY BYTES)
+ *      and the outside change to the other bytes survives.  A page the
+ *      kernel writes back after step 2 dropped our copy is taken whole;
+ *      step 0 leaves that to a mapper storing in the short time between
+ *      steps 0 and 2;
  *   1. our dirty pages are written back and everything committed
- *      (pc_write_and_wait): ours overlap the outside change page by page
+ *      (pc_write_and_wait): ours overlap the outside change byte by byte
  *      and the last writer wins; committed pages become clean, so that
  *   2. pc_invalidate_range(0, end) drops every clean page and re-reads the
  *      backing size (an outside shrink is followed unless dirty data of
@@ -104,6 +114,12 @@
  * thousands of cached files waking for each due time apart would cost
  * more than the checks. */
 #define FS_WATCH_SLACK_MS	20
+/* A locked file up to this size is compared with our cache at each
+ * acquisition (lock_check). */
+#define FS_LOCK_VERIFY_MAX	(1 << 20)
+/* Longest wait for the kernel to write back its dirty pages before we
+ * take an outside change over (step 0). */
+#define FS_WATCH_PULL_WAIT_MS	2000
 /* After our own change was seen in flight, look again this soon. */
 #define FS_WATCH_RETRY_MS	10
 /* At most one reaction to outside changes per file this often: a program
@@ -519,7 +535,24 @@ static void meta_sample(struct fs *fs, struct fs_watch *w,
 }
 
 /*
- * Somebody else changed @w's backing file: take it over (steps 1-4 at the
+ * Can the kernel hold pages of @w's file dirtied through a mapping?  Only
+ * while a file is open for writing (a writable shared mapping holds its
+ * open file) and the kernel has read pages from us.
+ */
+static bool kernel_may_be_dirty(struct fs *fs, struct fs_watch *w)
+{
+	bool dirty = false;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	if (w->inode)
+		dirty = atomic_load(&w->inode->nwriters) > 0 &&
+			atomic_load(&w->inode->kernel_cached);
+	pthread_mutex_unlock(&fs->watch_lock);
+	return dirty;
+}
+
+/*
+ * Somebody else changed @w's backing file: take it over (steps 0-4 at the
  * top).  Caller holds w->check_lock.  Resets both baselines.
  */
 static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
@@ -530,6 +563,8 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 
 	atomic_fetch_add(&fs->watch_stats.outside, 1);
 	before = pc_size(w->m);
+	if (kernel_may_be_dirty(fs, w))
+		fs_notify_inval(fs, w->ino, 0, 0, FS_WATCH_PULL_WAIT_MS);
 	r = pc_write_and_wait(w->m, 0, -1, true);
 	if (r)
 		fuse_log(FUSE_LOG_WARNING,
@@ -829,11 +864,21 @@ static bool lock_check(struct fs *fs, struct fs_watch *w, bool strict)
 	snap_take(w, &st, &mods, &our_size);
 	if (!w->have_lsnap || !stat_same(&st, &w->lsnap)) {
 		if (strict || !w->have_lsnap || mods == w->lmods ||
-		    st.st_size != our_size) {
-			meta_sample(fs, w, &ms);
-			react(fs, w, ms.ops, ms.iops, fs_now_ms());
+		    st.st_size != our_size)
 			reacted = true;
-		}
+	}
+	/*
+	 * The locked file, if small, is also compared byte for byte: another
+	 * mount's write that landed while our own write-back of the file ran
+	 * (under another lock: SQLite's wal-index is written under several)
+	 * leaves a stat that shows only the last of the two, which our
+	 * release then took as its baseline.
+	 */
+	if (!reacted && strict && pc_cached_differs(w->m, FS_LOCK_VERIFY_MAX))
+		reacted = true;
+	if (reacted) {
+		meta_sample(fs, w, &ms);
+		react(fs, w, ms.ops, ms.iops, fs_now_ms());
 	}
 	pthread_mutex_unlock(&w->check_lock);
 	return reacted;

@@ -302,6 +302,7 @@ void pc_page_free(struct pc_cache *c, struct pc_page *p)
 	pthread_mutex_lock(&c->lock);
 	sieve_unlink(c, p);
 	pthread_mutex_unlock(&c->lock);
+	pc_mask_free(c, p->dmask);
 	data_free(c, p->data);
 	free(p);
 	atomic_fetch_sub(&c->nr_pages, 1);
@@ -466,11 +467,83 @@ void pc_mapping_dirty_list_del(struct pc_mapping *m)
 		pc_mapping_put(m);
 }
 
-/* Mark @p dirty.  Caller holds m->lock. */
-void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p)
+/* ---- Dirty bytes (DIRTY BYTES in pagecache.h) --------------------------- */
+
+static size_t mask_bytes(const struct pc_cache *c)
 {
-	if (p->flags & PG_DIRTY)
+	return c->page_size / 8;
+}
+
+void pc_mask_free(struct pc_cache *c, uint64_t *mask)
+{
+	if (!mask)
 		return;
+	free(mask);
+	atomic_fetch_sub(&c->nr_masks, 1);
+}
+
+/* A new all-clear mask, or NULL past the cap or without memory (the page
+ * is then dirty whole). */
+static uint64_t *mask_new(struct pc_cache *c)
+{
+	uint64_t *mask;
+
+	if (atomic_fetch_add(&c->nr_masks, 1) >= c->max_pages / 2 + 1) {
+		atomic_fetch_sub(&c->nr_masks, 1);
+		return NULL;
+	}
+	mask = calloc(1, mask_bytes(c));
+	if (!mask)
+		atomic_fetch_sub(&c->nr_masks, 1);
+	return mask;
+}
+
+static void mask_set(uint64_t *mask, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t w = from / 64, b = from % 64;
+		size_t n = 64 - b < to - from ? 64 - b : to - from;
+
+		mask[w] |= (n == 64 ? ~0ull : ((1ull << n) - 1) << b);
+		from += n;
+	}
+}
+
+static bool mask_full(const uint64_t *mask, size_t ps)
+{
+	for (size_t w = 0; w < ps / 64; w++)
+		if (mask[w] != ~0ull)
+			return false;
+	return true;
+}
+
+bool pc_mask_next_run(const uint64_t *mask, size_t from, size_t end,
+		      size_t *rs, size_t *re)
+{
+	size_t i = from;
+
+	while (i < end && !(mask[i / 64] >> (i % 64) & 1)) {
+		if (i % 64 == 0 && !mask[i / 64])
+			i += 64;
+		else
+			i++;
+	}
+	if (i >= end)
+		return false;
+	*rs = i;
+	while (i < end && (mask[i / 64] >> (i % 64) & 1)) {
+		if (i % 64 == 0 && mask[i / 64] == ~0ull)
+			i += 64;
+		else
+			i++;
+	}
+	*re = i < end ? i : end;
+	return true;
+}
+
+/* The accounting of a page becoming DIRTY.  Caller holds m->lock. */
+static void mark_dirty_locked(struct pc_mapping *m, struct pc_page *p)
+{
 	p->flags |= PG_DIRTY;
 	pc_radix_tag_set(&m->pages, p->index, PC_TAG_DIRTY);
 	m->nr_dirty++;
@@ -478,6 +551,63 @@ void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p)
 	if (m->nr_dirty == 1 && m->nr_writeback == 0)
 		m->dirtied_when_ms = pc_now_ms();
 	pc_mapping_dirty_list_add(m);
+}
+
+/* Mark @p dirty, every byte of it.  Caller holds m->lock. */
+void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p)
+{
+	pc_mask_free(m->cache, p->dmask);
+	p->dmask = NULL;
+	if (!(p->flags & PG_DIRTY))
+		mark_dirty_locked(m, p);
+}
+
+void pc_set_dirty_bytes_locked(struct pc_mapping *m, struct pc_page *p,
+			       size_t from, size_t to)
+{
+	size_t ps = m->cache->page_size;
+
+	if (from >= to)
+		return;
+	if (from == 0 && to == ps)
+		return pc_set_dirty_locked(m, p);
+	if (p->flags & PG_DIRTY) {
+		if (!p->dmask)
+			return;		/* dirty whole already */
+	} else {
+		p->dmask = mask_new(m->cache);
+		mark_dirty_locked(m, p);
+		if (!p->dmask)
+			return;
+	}
+	mask_set(p->dmask, from, to);
+	if (mask_full(p->dmask, ps)) {
+		pc_mask_free(m->cache, p->dmask);
+		p->dmask = NULL;
+	}
+}
+
+void pc_set_dirty_mask_locked(struct pc_mapping *m, struct pc_page *p,
+			      uint64_t *mask)
+{
+	size_t ps = m->cache->page_size;
+
+	if (!mask)
+		return pc_set_dirty_locked(m, p);
+	if (!(p->flags & PG_DIRTY)) {
+		p->dmask = mask;
+		mark_dirty_locked(m, p);
+		return;
+	}
+	if (p->dmask) {
+		for (size_t w = 0; w < ps / 64; w++)
+			p->dmask[w] |= mask[w];
+		if (mask_full(p->dmask, ps)) {
+			pc_mask_free(m->cache, p->dmask);
+			p->dmask = NULL;
+		}
+	}
+	pc_mask_free(m->cache, mask);
 }
 
 /*
@@ -1385,9 +1515,39 @@ ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off)
 
 /* ---- pc_write ----------------------------------------------------------- */
 
-ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
-		 bool limit_to_size)
+/*
+ * Copy @n bytes from @src to @dst (at byte @in of page @p) and mark dirty
+ * those that differ (PC_WRITE_CHANGED).  Caller holds m->lock.
+ */
+static void copy_changed_locked(struct pc_mapping *m, struct pc_page *p,
+				size_t in, const char *src, size_t n)
 {
+	char *dst = p->data + in;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j;
+
+		/* skip equal bytes, 64 at a time where possible */
+		while (i + 64 <= n && !memcmp(dst + i, src + i, 64))
+			i += 64;
+		while (i < n && dst[i] == src[i])
+			i++;
+		if (i == n)
+			break;
+		j = i + 1;
+		while (j < n && dst[j] != src[j])
+			j++;
+		memcpy(dst + i, src + i, j - i);
+		pc_set_dirty_bytes_locked(m, p, in + i, in + j);
+		i = j;
+	}
+}
+
+ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
+		 unsigned int flags)
+{
+	bool limit_to_size = flags & PC_WRITE_LIMIT_TO_SIZE;
 	struct pc_cache *c = m->cache;
 	size_t ps = c->page_size;
 	off_t end;
@@ -1449,6 +1609,7 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		size_t in = (size_t)pos % ps;
 		size_t n = ps - in;
 		struct pc_page *p;
+		bool cached = true;
 
 		if ((off_t)n > end - pos)
 			n = (size_t)(end - pos);
@@ -1481,6 +1642,7 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 				if (n != ps)
 					memset(p->data, 0, ps);
 				p->flags = PG_UPTODATE;
+				cached = false;
 			} else {
 				ret = fill_pages_locked(m, idx, 1);
 				if (ret)
@@ -1492,9 +1654,14 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		 * write-back never crops the new bytes away. */
 		if (pos + (off_t)n > m->i_size)
 			m->i_size = pos + (off_t)n;
-		memcpy(p->data + in, (const char *)buf + done, n);
+		if ((flags & PC_WRITE_CHANGED) && cached) {
+			copy_changed_locked(m, p, in,
+					    (const char *)buf + done, n);
+		} else {
+			memcpy(p->data + in, (const char *)buf + done, n);
+			pc_set_dirty_bytes_locked(m, p, in, in + n);
+		}
 		atomic_store(&p->visited, true);
-		pc_set_dirty_locked(m, p);
 		done += n;
 	}
 	if (done)
@@ -1543,6 +1710,8 @@ static void clear_state_locked(struct pc_mapping *m, struct pc_page *p,
 		return;
 	p->flags &= ~flag;
 	if (flag == PG_DIRTY) {
+		pc_mask_free(c, p->dmask);
+		p->dmask = NULL;
 		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_DIRTY);
 		m->nr_dirty--;
 		atomic_fetch_sub(&c->nr_dirty, 1);
@@ -1670,6 +1839,77 @@ uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size)
 	*size = m->backing_size;
 	pthread_mutex_unlock(&m->lock);
 	return seq;
+}
+
+/* ---- pc_cached_differs -------------------------------------------------- */
+
+bool pc_cached_differs(struct pc_mapping *m, off_t max)
+{
+	struct pc_cache *c = m->cache;
+	size_t ps = c->page_size;
+	size_t npages, n = 0;
+	uint64_t *idx = NULL;
+	char *snap = NULL, *back = NULL;
+	bool differs = false;
+	ssize_t got = 0;
+	off_t len;
+	int fd;
+
+	pthread_mutex_lock(&m->lock);
+	len = m->backing_size < max ? m->backing_size : max;
+	if (m->quiesce || m->i_size > max || len <= 0) {
+		/* a truncate in progress, too large to look at, or empty */
+		differs = m->quiesce > 0;
+		pthread_mutex_unlock(&m->lock);
+		return differs;
+	}
+	npages = (size_t)((len + (off_t)ps - 1) / (off_t)ps);
+	idx = malloc(npages * sizeof(*idx));
+	snap = malloc(npages * ps);
+	back = malloc(npages * ps);
+	if (!idx || !snap || !back) {
+		differs = true;
+		goto out_locked;
+	}
+	/* our clean copies (dirty or in-flight pages are ours to write) */
+	for (uint64_t i = 0; i < npages; i++) {
+		struct pc_page *p = pc_radix_lookup(&m->pages, i);
+
+		if (!p || (p->flags & (PG_LOCKED | PG_DIRTY | PG_WRITEBACK)) ||
+		    !(p->flags & PG_UPTODATE))
+			continue;
+		idx[n] = i;
+		memcpy(snap + n * ps, p->data, ps);
+		n++;
+	}
+	if (!n)
+		goto out_locked;
+	fd = pc_mapping_fd_locked(m);
+	m->nr_io++;
+	pthread_mutex_unlock(&m->lock);
+	if (fd >= 0)
+		got = pread(fd, back, (size_t)len, 0);
+	pthread_mutex_lock(&m->lock);
+	m->nr_io--;
+	pthread_cond_broadcast(&m->wait);
+	if (fd < 0 || got != (ssize_t)len) {
+		differs = fd != PC_FD_GONE;
+		goto out_locked;
+	}
+	for (size_t k = 0; k < n && !differs; k++) {
+		off_t pstart = (off_t)(idx[k] * ps);
+		size_t cmp = ps;
+
+		if (pstart + (off_t)ps > len)
+			cmp = (size_t)(len - pstart);
+		differs = memcmp(snap + k * ps, back + pstart, cmp) != 0;
+	}
+out_locked:
+	pthread_mutex_unlock(&m->lock);
+	free(idx);
+	free(snap);
+	free(back);
+	return differs;
 }
 
 /* ---- pc_invalidate_range ------------------------------------------------ */

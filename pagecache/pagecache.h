@@ -65,6 +65,28 @@
  *   because the page is dirty again and the next write-back (at the latest
  *   the next fsync) writes the final bytes after the in-flight one completed.
  *
+ * DIRTY BYTES
+ *
+ *   Write-back writes the bytes that were written, not whole pages (as NFS
+ *   writes a page's dirty byte range): a DIRTY page carries a mask with one
+ *   bit per byte (page->dmask), or none when the whole page is dirty.  This
+ *   matters when somebody else writes other bytes of the same page of the
+ *   backing file - another mmapfs mount of the same directory, or a program
+ *   on the backing file: SQLite's wal-index keeps fields updated under
+ *   different locks by different processes in one page, and writing back
+ *   our whole page would put our stale copy of their fields over theirs.
+ *   pc_write() marks exactly the bytes it copies; with PC_WRITE_CHANGED
+ *   (the kernel's write-back of a mapped page, which always sends the whole
+ *   page) only the bytes that differ from our cached copy - the copy the
+ *   kernel read from us - so a store to 4 bytes writes back 4 bytes.  When
+ *   a mask fills up it is freed (whole page).  A page gets a mask at
+ *   submission-to-write-back time moved into the request (a page re-dirtied
+ *   meanwhile starts a new one); a failed write merges it back.  Masks cost
+ *   page_size / 8 bytes each and are capped at max_pages / 2 of them
+ *   (cache_size / 16): past the cap, and after a failed commit, the page is
+ *   dirty whole again - correct for one writer, only coarser when two
+ *   write the same page.
+ *
  * LOCK ORDER (outermost first)
  *
  *   mapping->lock     short mutex: the page index, page flags and data,
@@ -295,18 +317,25 @@ ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off);
 
 /*
  * pc_write - copy @len bytes from @buf into the cache at @off and mark the
- * pages dirty; the logical size grows to off + len if that is larger (before
+ * bytes dirty; the logical size grows to off + len if that is larger (before
  * any page becomes dirty).  A partial page is first filled from the backing
  * file unless it lies wholly past min(i_size, backing size).  May wait
  * (dirty throttling).  Returns @len or -errno (-EFBIG past the maximum file
  * size, the stored write-back error while write-back of this mapping is
  * failing and the write would dirty a clean page, -ENOMEM).
- * If @limit_to_size, bytes at or past the logical size are discarded instead
- * of growing the file (used for the kernel's page write-back, which must never
- * extend a file): the return value is still @len.
+ * @flags:
+ *   PC_WRITE_LIMIT_TO_SIZE  bytes at or past the logical size are discarded
+ *        instead of growing the file (the kernel's page write-back must never
+ *        extend a file): the return value is still @len.
+ *   PC_WRITE_CHANGED  only the bytes that differ from the cached page become
+ *        dirty (see DIRTY BYTES): for the kernel's write-back of whole pages
+ *        of which a program changed a few bytes.  A page not cached is
+ *        taken whole.
  */
+#define PC_WRITE_LIMIT_TO_SIZE	1u
+#define PC_WRITE_CHANGED	2u
 ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
-		 bool limit_to_size);
+		 unsigned int flags);
 
 /*
  * pc_truncate - set the logical size to @size: pages wholly past it are
@@ -316,6 +345,16 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
  * bytes.  Growing fills the new range with zeros (a hole).
  */
 int pc_truncate(struct pc_mapping *m, off_t size);
+
+/*
+ * pc_cached_differs - does a clean cached page of @m differ from the backing
+ * file?  Only for a file of at most @max bytes (false if larger): reads the
+ * whole backing file and compares every clean page we hold.  For a change
+ * that neither inotify nor the file's stat can tell from our own write-back
+ * (both happened at once: the stat shows the last of them).  Conservatively
+ * true if the file cannot be read or a truncation is in progress.
+ */
+bool pc_cached_differs(struct pc_mapping *m, off_t max);
 
 /*
  * pc_invalidate_range - forget cached pages in [start, end) (end = -1: to the

@@ -107,6 +107,8 @@ struct pc_page {
 	struct pc_page *newer, *older;	/* SIEVE list, cache->lock */
 	uint64_t written_gen;		/* mapping->lock: write_gen of the
 					 * write that made it UNSTABLE */
+	uint64_t *dmask;		/* mapping->lock: while DIRTY, the dirty
+					 * bytes (bit per byte); NULL: all */
 	char *data;			/* page_size bytes */
 };
 
@@ -201,6 +203,7 @@ struct pc_cache {
 	atomic_ulong nr_writeback;	/* pages under write-back */
 	atomic_ulong nr_unstable;	/* written, not yet fdatasync()ed */
 	atomic_ulong nr_mappings;
+	atomic_ulong nr_masks;		/* dirty byte masks allocated */
 	struct {
 		atomic_ullong hits, misses, readahead, bytes_read,
 			bytes_written, wb_requests, evictions, wb_errors,
@@ -232,7 +235,22 @@ void pc_log(const struct pc_config *cfg, const char *fmt, ...)
 
 /* pagecache.c */
 void pc_page_free(struct pc_cache *c, struct pc_page *p);
+/* Mark the whole page dirty (any byte mask is dropped). */
 void pc_set_dirty_locked(struct pc_mapping *m, struct pc_page *p);
+/* Mark bytes [@from, @to) of the page dirty. */
+void pc_set_dirty_bytes_locked(struct pc_mapping *m, struct pc_page *p,
+			       size_t from, size_t to);
+/* Mark the bytes of @mask dirty and take the mask over (freed or kept). */
+void pc_set_dirty_mask_locked(struct pc_mapping *m, struct pc_page *p,
+			      uint64_t *mask);
+/* Free a mask taken from a page. */
+void pc_mask_free(struct pc_cache *c, uint64_t *mask);
+/*
+ * The next run of set bits of @mask (a page of @ps bytes) at or after
+ * @from, below @end: returns false if none, else sets [*@rs, *@re).
+ */
+bool pc_mask_next_run(const uint64_t *mask, size_t from, size_t end,
+		      size_t *rs, size_t *re);
 void pc_errseq_set_locked(struct pc_mapping *m, int err);
 void pc_mapping_dirty_list_add(struct pc_mapping *m);
 bool pc_mapping_clean_locked(struct pc_mapping *m);

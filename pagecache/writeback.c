@@ -414,20 +414,87 @@ int pc_io_run(struct pc_cache *c, struct pc_io *ios, int n)
 
 /* ---- Collecting and finishing write-back requests ----------------------- */
 
+/*
+ * A write-back request: a run of whole pages written with one vectored
+ * write (io), or one page with a byte mask (DIRTY BYTES in pagecache.h),
+ * written as one write per run of dirty bytes (parts[0..nparts), each with
+ * its own iov entry; io is then unused).
+ */
 struct wb_req {
 	struct pc_mapping *m;
 	struct pc_io io;
 	unsigned int nr;
 	struct pc_page **pages;
 	struct iovec *iov;
+	uint64_t *mask;			/* the masked page's dirty bytes */
+	struct pc_io *parts;
+	int nparts;
 };
 
 static void req_free(struct wb_req *req)
 {
 	free(req->pages);
 	free(req->iov);
+	free(req->parts);
 	req->pages = NULL;
 	req->iov = NULL;
+	req->parts = NULL;
+}
+
+/* The I/Os a request runs. */
+static int req_nios(const struct wb_req *req)
+{
+	return req->mask ? req->nparts : 1;
+}
+
+static struct pc_io *req_ios(struct wb_req *req)
+{
+	return req->mask ? req->parts : &req->io;
+}
+
+/*
+ * Build the request of masked page @p (DIRTY, not under write-back), whose
+ * valid bytes end at @len: one part per run of dirty bytes.  Caller holds
+ * m->lock.  Returns false (page untouched) without memory.
+ */
+static bool wb_collect_masked(struct pc_mapping *m, struct pc_page *p,
+			      size_t len, struct wb_req *req)
+{
+	size_t ps = m->cache->page_size;
+	off_t pstart = (off_t)(p->index * ps);
+	size_t rs, re, from = 0;
+	int n = 0;
+
+	while (pc_mask_next_run(p->dmask, from, len, &rs, &re)) {
+		n++;
+		from = re;
+	}
+	req->pages = malloc(sizeof(*req->pages));
+	req->iov = malloc((size_t)(n ? n : 1) * sizeof(*req->iov));
+	req->parts = calloc((size_t)(n ? n : 1), sizeof(*req->parts));
+	if (!req->pages || !req->iov || !req->parts) {
+		req_free(req);
+		return false;
+	}
+	req->pages[0] = p;
+	req->nr = 1;
+	req->mask = p->dmask;
+	p->dmask = NULL;
+	from = 0;
+	for (int i = 0; i < n; i++) {
+		pc_mask_next_run(req->mask, from, len, &rs, &re);
+		req->iov[i].iov_base = p->data + rs;
+		req->iov[i].iov_len = re - rs;
+		req->parts[i].op = PC_IO_WRITE;
+		req->parts[i].off = pstart + (off_t)rs;
+		req->parts[i].len = re - rs;
+		req->parts[i].iov = &req->iov[i];
+		req->parts[i].iovcnt = 1;
+		req->io.len += re - rs;
+		from = re;
+	}
+	req->nparts = n;
+	return true;
 }
 
 /*
@@ -462,19 +529,38 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 		*next = ((struct pc_page *)pp[i])->index;
 		break;
 	}
-	req->pages = malloc(max * sizeof(*req->pages));
-	req->iov = malloc(max * sizeof(*req->iov));
-	if (!req->pages || !req->iov) {
-		req_free(req);
-		return false;
+	{
+		struct pc_page *p = pc_radix_lookup(&m->pages, *next);
+		off_t pstart = (off_t)(*next * ps);
+
+		if (p->dmask && pstart < m->i_size) {
+			size_t len = ps;
+
+			if (pstart + (off_t)ps > m->i_size)
+				len = (size_t)(m->i_size - pstart);
+			if (!wb_collect_masked(m, p, len, req))
+				return false;
+		}
 	}
-	/* the run: adjacent, dirty, not under write-back, inside i_size */
-	while (req->nr < max && *next <= last) {
+	if (!req->mask) {
+		req->pages = malloc(max * sizeof(*req->pages));
+		req->iov = malloc(max * sizeof(*req->iov));
+		if (!req->pages || !req->iov) {
+			req_free(req);
+			return false;
+		}
+	}
+	/* the run: adjacent, dirty, not under write-back, inside i_size,
+	 * whole pages (a masked page is a request of its own) */
+	while (req->mask || (req->nr < max && *next <= last)) {
 		struct pc_page *p = pc_radix_lookup(&m->pages, *next);
 		off_t pstart = (off_t)(*next * ps);
 		size_t len = ps;
 
-		if (!p || !(p->flags & PG_DIRTY) || (p->flags & PG_WRITEBACK))
+		if (req->mask)
+			p = req->pages[0];
+		else if (!p || !(p->flags & PG_DIRTY) ||
+			 (p->flags & PG_WRITEBACK) || p->dmask)
 			break;
 		p->flags &= ~PG_DIRTY;
 		pc_radix_tag_clear(&m->pages, p->index, PC_TAG_DIRTY);
@@ -489,6 +575,8 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 		pc_radix_tag_set(&m->pages, p->index, PC_TAG_WRITEBACK);
 		m->nr_writeback++;
 		atomic_fetch_add(&c->nr_writeback, 1);
+		if (req->mask)
+			break;	/* its parts are built */
 		req->pages[req->nr] = p;
 		req->iov[req->nr].iov_base = p->data;
 		req->iov[req->nr].iov_len = len;
@@ -507,6 +595,8 @@ static bool wb_collect(struct pc_mapping *m, uint64_t *next, uint64_t last,
 	req->io.off = (off_t)(req->pages[0]->index * ps);
 	req->io.iov = req->iov;
 	req->io.iovcnt = (int)req->nr;
+	for (int i = 0; i < req->nparts; i++)
+		req->parts[i].fd = req->io.fd;
 	m->nr_io++;
 	m->nr_mod++;
 	m->mod_seq++;
@@ -522,12 +612,19 @@ static int wb_finish(struct wb_req *req)
 {
 	struct pc_mapping *m = req->m;
 	struct pc_cache *c = m->cache;
-	int err = req->io.done < 0 ? (int)req->io.done : 0;
+	struct pc_io *ios = req_ios(req);
+	off_t end = 0;
+	int err = 0;
 
-	if (!err && (size_t)req->io.done < req->io.len)
-		err = -EIO;
+	for (int i = 0; i < req_nios(req) && !err; i++) {
+		if (ios[i].done < 0)
+			err = (int)ios[i].done;
+		else if ((size_t)ios[i].done < ios[i].len)
+			err = -EIO;
+		if (ios[i].off + (off_t)ios[i].len > end)
+			end = ios[i].off + (off_t)ios[i].len;
+	}
 	if (!err) {
-		off_t end = req->io.off + (off_t)req->io.len;
 
 		m->write_gen++;
 		if (end > m->backing_size)
@@ -549,7 +646,8 @@ static int wb_finish(struct wb_req *req)
 		atomic_fetch_sub(&c->nr_writeback, 1);
 		if (err) {
 			/* keep the data: dirty again, retried later */
-			pc_set_dirty_locked(m, p);
+			pc_set_dirty_mask_locked(m, p, req->mask);
+			req->mask = NULL;
 			continue;
 		}
 		p->written_gen = m->write_gen;
@@ -567,6 +665,8 @@ static int wb_finish(struct wb_req *req)
 	m->mod_seq++;
 	pthread_cond_broadcast(&m->wait);
 	pthread_cond_broadcast(&c->space);
+	pc_mask_free(c, req->mask);
+	req->mask = NULL;
 	req_free(req);
 	return err;
 }
@@ -575,19 +675,29 @@ static int wb_finish(struct wb_req *req)
 static void wb_run(struct pc_cache *c, struct wb_req *reqs, int n,
 		   int *first_err)
 {
-	struct pc_io *ios = malloc((size_t)n * sizeof(*ios));
+	struct pc_io *ios;
+	int nios = 0, k = 0;
 
+	for (int i = 0; i < n; i++)
+		nios += req_nios(&reqs[i]);
+	ios = malloc((size_t)(nios ? nios : 1) * sizeof(*ios));
 	if (ios) {
 		for (int i = 0; i < n; i++)
-			ios[i] = reqs[i].io;
-		pc_io_run(c, ios, n);
+			for (int j = 0; j < req_nios(&reqs[i]); j++)
+				ios[k++] = req_ios(&reqs[i])[j];
+		if (nios)
+			pc_io_run(c, ios, nios);
+		k = 0;
 		for (int i = 0; i < n; i++)
-			reqs[i].io.done = ios[i].done;
+			for (int j = 0; j < req_nios(&reqs[i]); j++)
+				req_ios(&reqs[i])[j].done = ios[k++].done;
 		free(ios);
 	} else {
 		for (int i = 0; i < n; i++) {
-			reqs[i].io.done = 0;
-			io_run_sync(c, &reqs[i].io);
+			for (int j = 0; j < req_nios(&reqs[i]); j++) {
+				req_ios(&reqs[i])[j].done = 0;
+				io_run_sync(c, &req_ios(&reqs[i])[j]);
+			}
 		}
 	}
 	for (int i = 0; i < n; i++) {

@@ -41,13 +41,16 @@ con.execute('CREATE TABLE t(who TEXT, i INTEGER, pad BLOB)')
 con.execute('CREATE TABLE c(n INTEGER)')
 con.execute('INSERT INTO c VALUES (0)')
 con.close()" || t_fail "$mode: creating the database"
+	writers=$3
 	r_timeout 300 "$PY" "$W" "$MP1/$db" m1 "$N" "$mode" "$mmap" & A=$!
 	r_timeout 300 "$PY" "$W" "$MP2/$db" m2 "$N" "$mode" "$mmap" & B=$!
-	r_timeout 300 "$PY" "$W" "$BK/$db" out "$N" "$mode" "$mmap" & C=$!
+	C=""
+	[ "$writers" = 3 ] &&
+		{ r_timeout 300 "$PY" "$W" "$BK/$db" out "$N" "$mode" "$mmap" & C=$!; }
 	ok=1
 	wait $A || ok=0
 	wait $B || ok=0
-	wait $C || ok=0
+	[ -z "$C" ] || wait $C || ok=0
 	[ $ok = 1 ] || t_fail "$mode: a writer failed"
 	got=$(r_timeout 60 "$PY" -c "
 import sqlite3
@@ -57,12 +60,12 @@ print(con.execute('PRAGMA integrity_check').fetchone()[0],
       con.execute('SELECT n FROM c').fetchone()[0],
       con.execute('SELECT count(DISTINCT who || i) FROM t').fetchone()[0])")
 	r_eq "$mode: integrity, rows, counter, distinct rows" \
-		"ok $((3 * N)) $((3 * N)) $((3 * N))" "$got"
+		"ok $((writers * N)) $((writers * N)) $((writers * N))" "$got"
 	echo "$mode: $got"
 }
 
-run_mode delete 0
-[ "${LOCKS_SQLITE_WAL:-0}" = 1 ] && run_mode wal 268435456
+run_mode delete 0 3
+run_mode wal 268435456 2
 
 t_umount "$MP1" "$P1" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 1 exit status $rc"; }
 t_umount "$MP2" "$P2" || { rc=$?; cat "$T_LOG" >&2; t_fail "daemon 2 exit status $rc"; }

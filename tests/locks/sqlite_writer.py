@@ -15,7 +15,7 @@ con.execute("PRAGMA mmap_size=%d" % mmap)
 got = con.execute("PRAGMA journal_mode").fetchone()[0]
 if got != mode:
     sys.exit("%s: journal_mode is %s, not %s" % (who, got, mode))
-for i in range(n):
+def run(i):
     con.execute("BEGIN IMMEDIATE")
     con.execute("INSERT INTO t(who, i, pad) VALUES (?, ?, randomblob(300))",
                 (who, i))
@@ -30,4 +30,13 @@ for i in range(n):
     if rows != cnt or mine != i + 1:
         sys.exit("%s: after %d commits: %d rows, counter %d, %d mine" %
                  (who, i + 1, rows, cnt, mine))
+
+
+for i in range(n):
+    try:
+        run(i)
+    except sqlite3.Error as e:
+        # the extended code tells which system call failed
+        sys.exit("%s: transaction %d: %s (%s)" %
+                 (who, i + 1, e, getattr(e, "sqlite_errorname", "?")))
 con.close()

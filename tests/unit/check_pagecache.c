@@ -404,7 +404,7 @@ static struct pc_mapping *t_map(struct pc_cache *c, const char *path,
 }
 
 static void t_write(struct pc_mapping *m, const void *buf, size_t len,
-		    off_t off, bool limit)
+		    off_t off, unsigned int limit)
 {
 	ssize_t n = pc_write(m, buf, len, off, limit);
 
@@ -861,6 +861,97 @@ START_TEST(test_limit_to_size)
 	ck_assert_int_eq(pc_size(m), (off_t)size);
 	pc_mapping_put(m);
 	free(data);
+	free(expect);
+	t_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * DIRTY BYTES: write-back writes the bytes written, not whole pages, so
+ * that bytes of the same page changed meanwhile in the backing file by
+ * somebody else (another mount, an outside program) survive.  With
+ * PC_WRITE_CHANGED a whole-page write dirties only the bytes that differ
+ * from the cached page.  A failed write keeps exactly those bytes dirty
+ * and the retry writes them, and still nothing else.
+ */
+static void t_outside(const char *path, unsigned char *expect, off_t off,
+		      size_t len, unsigned char v)
+{
+	unsigned char buf[64];
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	ck_assert(fd >= 0 && len <= sizeof(buf));
+	memset(buf, v, len);
+	t_pwrite_full(fd, buf, len, off);
+	close(fd);
+	memset(expect + off, v, len);
+}
+
+START_TEST(test_dirty_bytes)
+{
+	struct pc_cache *c = t_cache(1024, _i);
+	const size_t size = 3 * PS;
+	unsigned char *expect = t_malloc(size);
+	unsigned char *page = t_malloc(PS);
+	unsigned char *ours = t_malloc(size);
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+	int ret;
+
+	T_VARIANT();
+	t_path(path, sizeof(path), "f");
+	t_make_file(path, size, 31);
+	t_pat_fill(expect, size, 0, 31);
+	m = t_map(c, path, O_RDWR);
+	/* page 0 cached: the copy a mapper of the kernel would hold */
+	ck_assert_int_eq(pc_read(m, page, PS, 0), (ssize_t)PS);
+
+	/* the whole page back, unchanged: nothing becomes dirty */
+	t_write(m, page, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	ck_assert(!pc_has_dirty_range(m, 0, (off_t)size));
+
+	/* somebody else changes bytes of page 0 in the backing file ... */
+	t_outside(path, expect, 10, 10, 0xaa);
+	t_outside(path, expect, 3000, 10, 0xbb);
+	/* ... and our mapper stores 4 bytes and 1 byte into its old copy */
+	memset(page + 100, 0xcc, 4);
+	page[2000] = 0xdd;
+	memset(expect + 100, 0xcc, 4);
+	expect[2000] = 0xdd;
+	t_write(m, page, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	ck_assert(pc_has_dirty_range(m, 0, (off_t)PS));
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m), PS);
+
+	/* write(): 4 bytes of page 1 (filled from the backing file first),
+	 * then somebody else writes other bytes of page 1 */
+	memset(ours, 0xee, 4);
+	t_write(m, ours, 4, (off_t)PS + 50, 0);
+	memset(expect + PS + 50, 0xee, 4);
+	t_outside(path, expect, (off_t)PS + 500, 10, 0x11);
+	/* the same bytes written twice, and a run across a page boundary */
+	memset(ours, 0x77, 8);
+	t_write(m, ours, 8, (off_t)(2 * PS) - 4, 0);
+	t_write(m, ours, 8, (off_t)(2 * PS) - 4, 0);
+	memset(expect + 2 * PS - 4, 0x77, 8);
+	t_outside(path, expect, (off_t)(2 * PS) + 100, 10, 0x22);
+
+	/* a failing write-back keeps exactly those bytes dirty */
+	pc_fault_set(c, PC_FAULT_WRITE, EIO, UINT_MAX);
+	ret = pc_write_and_wait(m, 0, -1, true);
+	ck_assert_int_eq(ret, -EIO);
+	pc_fault_set(c, PC_FAULT_WRITE, 0, 0);
+	ck_assert(pc_has_dirty_range(m, 0, (off_t)PS));
+	ck_assert(pc_has_dirty_range(m, (off_t)PS, (off_t)(2 * PS)));
+	/* more outside writes after the failure, then the retry */
+	t_outside(path, expect, 40, 8, 0x33);
+	t_outside(path, expect, (off_t)PS + 60, 8, 0x44);
+	t_sync(m);
+	t_check_backing(path, expect, (off_t)size,
+			"our bytes and the outside bytes, merged");
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m), 0);
+	pc_mapping_put(m);
+	free(ours);
+	free(page);
 	free(expect);
 	t_cache_destroy(c);
 }
@@ -3330,6 +3421,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_truncate_shrink_grow, 0, 2);
 	tcase_add_loop_test(tc, test_partial_tail_zero, 0, 2);
 	tcase_add_loop_test(tc, test_limit_to_size, 0, 2);
+	tcase_add_loop_test(tc, test_dirty_bytes, 0, 2);
 	tcase_add_loop_test(tc, test_dirty_accounting, 0, 2);
 	tcase_add_loop_test(tc, test_mtime, 0, 2);
 	tcase_add_loop_test(tc, test_invalidate, 0, 2);
