@@ -43,4 +43,6 @@ target=${1:-demo}
 [ "$target" = deps ] && exit 0
 jobs=$(nproc 2>/dev/null || echo 2)
 make -j"$jobs" all
-exec make "$target"
+# VERBOSE=1: the log of a failed test is printed, so that CI's output
+# says why, not only which.
+exec make VERBOSE=1 "$target"

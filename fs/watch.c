@@ -40,7 +40,8 @@
  *      kernel writes back after step 2 dropped our copy is taken whole;
  *      step 0 leaves that to a mapper storing in the short time between
  *      steps 0 and 2;
- *   1. our dirty pages are written back and everything committed
+ *   1. our dirty pages are written back and everything committed - after
+ *      those of every other file written before it (write_back_earlier)
  *      (pc_write_and_wait): ours overlap the outside change byte by byte
  *      and the last writer wins; committed pages become clean, so that
  *   2. pc_invalidate_range(0, end) drops every clean page and re-reads the
@@ -551,6 +552,62 @@ static bool kernel_may_be_dirty(struct fs *fs, struct fs_watch *w)
 	return dirty;
 }
 
+static void sort_by_write_seq(struct fs_watch **ws, unsigned char *fl,
+			      size_t n);
+static void put_checked(struct fs *fs, struct fs_watch **ws, size_t n);
+
+/*
+ * Before step 1 writes @w's file back, write back every other file of the
+ * mount whose last write came before the last write of @w's, oldest first:
+ * a program on another mount may read them in the order they were written
+ * here (SQLite: the -wal frames, then the -shm header that points to them;
+ * step 0 may just have brought the header in).  No check_lock of the others
+ * is taken (lock order); pc_backing_mods tells their checks it was ours.
+ */
+static void write_back_earlier(struct fs *fs, struct fs_watch *w)
+{
+	uint64_t mine = pc_mapping_write_seq(w->m);
+	struct fs_watch **ws = NULL, *o;
+	unsigned char *fl = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->watch_lock);
+	for (o = fs->watch_list; o; o = o->next) {
+		if (o == w || o->dir || !o->inode)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct fs_watch **na = realloc(ws, nc * sizeof(*na));
+			unsigned char *nf = realloc(fl, nc);
+
+			if (na)
+				ws = na;
+			if (nf)
+				fl = nf;
+			if (!na || !nf)
+				break;
+			cap = nc;
+		}
+		o->refs++;
+		fl[n] = 0;
+		ws[n++] = o;
+	}
+	pthread_mutex_unlock(&fs->watch_lock);
+	sort_by_write_seq(ws, fl, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t seq = pc_mapping_write_seq(ws[i]->m);
+
+		if (seq == 0 || pc_mapping_synced(ws[i]->m))
+			continue;
+		if (seq > mine)
+			break;
+		pc_write_and_wait(ws[i]->m, 0, -1, true);
+	}
+	put_checked(fs, ws, n);
+	free(ws);
+	free(fl);
+}
+
 /*
  * Somebody else changed @w's backing file: take it over (steps 0-4 at the
  * top).  Caller holds w->check_lock.  Resets both baselines.
@@ -565,6 +622,7 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 	before = pc_size(w->m);
 	if (kernel_may_be_dirty(fs, w))
 		fs_notify_inval(fs, w->ino, 0, 0, FS_WATCH_PULL_WAIT_MS);
+	write_back_earlier(fs, w);
 	r = pc_write_and_wait(w->m, 0, -1, true);
 	if (r)
 		fuse_log(FUSE_LOG_WARNING,
@@ -970,6 +1028,40 @@ bool fs_watch_lock_acquire(struct fs *fs, struct fs_inode *inode)
 	return queued;
 }
 
+/* Order @ws (and @fl with it) by when their mappings last took a write. */
+struct seq_entry {
+	uint64_t seq;
+	struct fs_watch *w;
+	unsigned char fl;
+};
+
+static int seq_cmp(const void *a, const void *b)
+{
+	const struct seq_entry *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void sort_by_write_seq(struct fs_watch **ws, unsigned char *fl,
+			      size_t n)
+{
+	struct seq_entry *e = malloc(n * sizeof(*e));
+
+	if (!e)
+		return;		/* out of memory: list order */
+	for (size_t i = 0; i < n; i++) {
+		e[i].seq = pc_mapping_write_seq(ws[i]->m);
+		e[i].w = ws[i];
+		e[i].fl = fl[i];
+	}
+	qsort(e, n, sizeof(*e), seq_cmp);
+	for (size_t i = 0; i < n; i++) {
+		ws[i] = e[i].w;
+		fl[i] = e[i].fl;
+	}
+	free(e);
+}
+
 bool fs_watch_lock_release(struct fs *fs)
 {
 	struct fs_watch **ws;
@@ -989,7 +1081,15 @@ bool fs_watch_lock_release(struct fs *fs)
 	for (size_t i = 0; i < n; i++)
 		if ((fl[i] & LW_EVENT) && lock_check(fs, ws[i], false))
 			queued = true;
-	/* Then ours: written, committed, and the result is the baseline. */
+	/*
+	 * Then ours: written, committed, and the result is the baseline -
+	 * in the order the data came in.  A reader on another mount may read
+	 * one file without the lock being released here (SQLite's WAL
+	 * readers read the -shm header locklessly and take read locks the
+	 * writer's lock does not exclude): the header, stored last, must not
+	 * reach the backing directory before the frames it points to.
+	 */
+	sort_by_write_seq(ws, fl, n);
 	for (size_t i = 0; i < n; i++) {
 		struct fs_watch *w = ws[i];
 

@@ -1664,8 +1664,10 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		atomic_store(&p->visited, true);
 		done += n;
 	}
-	if (done)
+	if (done) {
 		touch_mtime_locked(m);
+		m->write_seq = atomic_fetch_add(&c->write_seq, 1) + 1;
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (ret && !done)
 		return ret;
@@ -1837,6 +1839,16 @@ uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size)
 	seq = m->mod_seq;
 	*busy = m->nr_mod > 0;
 	*size = m->backing_size;
+	pthread_mutex_unlock(&m->lock);
+	return seq;
+}
+
+uint64_t pc_mapping_write_seq(struct pc_mapping *m)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&m->lock);
+	seq = m->write_seq;
 	pthread_mutex_unlock(&m->lock);
 	return seq;
 }

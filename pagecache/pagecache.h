@@ -434,6 +434,13 @@ size_t pc_mapping_dirty_bytes(struct pc_mapping *m);
  */
 bool pc_mapping_synced(struct pc_mapping *m);
 
+/*
+ * pc_mapping_write_seq - when this mapping last took a write: a number from
+ * a counter of the whole cache, so that mappings can be written back in
+ * the order their data came in (0: never written).
+ */
+uint64_t pc_mapping_write_seq(struct pc_mapping *m);
+
 /* ---- Errors (errseq) ---------------------------------------------------- */
 
 /* pc_errseq_sample - what a new opener starts from (an error nobody has seen

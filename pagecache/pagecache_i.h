@@ -159,6 +159,8 @@ struct pc_mapping {
 	uint64_t dirtied_when_ms;	/* lock: when it became dirty */
 	uint64_t ra_next;		/* lock: index a sequential read wants */
 	bool wb_kick;			/* lock: write back at the next pass */
+	uint64_t write_seq;		/* lock: cache->write_seq at the last
+					 * pc_write that changed data */
 
 	bool on_dirty_list;		/* cache->lock */
 	struct pc_mapping *dl_prev, *dl_next; /* cache->lock */
@@ -204,6 +206,7 @@ struct pc_cache {
 	atomic_ulong nr_unstable;	/* written, not yet fdatasync()ed */
 	atomic_ulong nr_mappings;
 	atomic_ulong nr_masks;		/* dirty byte masks allocated */
+	atomic_ullong write_seq;	/* pc_write calls that changed data */
 	struct {
 		atomic_ullong hits, misses, readahead, bytes_read,
 			bytes_written, wb_requests, evictions, wb_errors,

@@ -1,16 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # sqlite_two_mounts.sh - one SQLite database written from two mmapfs mounts
-# of the same backing directory at once, and from a program on the backing
-# directory, in rollback-journal mode (journal_mode=DELETE: the database is
-# protected by fcntl() locks alone).  Each writer commits N transactions
-# (a row and a shared counter) and checks after each that the counter
-# matches the row count; at the end PRAGMA integrity_check is "ok" and the
-# exact totals are read from the backing directory.
-#
-# WAL mode across mounts is not covered: see docs/semantics.md ("Locks").
-# LOCKS_SQLITE_WAL=1 runs the same workload in WAL mode with mmap_size 256
-# MiB as an experiment (it is expected to fail).
+# of the same backing directory at once (-o lock_coherence).  First in
+# rollback-journal mode (journal_mode=DELETE: the database is protected by
+# fcntl() locks alone), with a third writer working on the backing directory
+# directly; then in WAL mode with mmap_size 256 MiB from the two mounts (the
+# wal-index is shared memory: a program on the backing directory storing
+# into it cannot be seen, docs/semantics.md "Locks").  Each writer commits N
+# transactions (a row and a shared counter) and checks after each that the
+# counter matches the row count and that all its own rows are there; at the
+# end PRAGMA integrity_check is "ok" and the exact totals are read from the
+# backing directory.
 #
 # Broken rule looks like: "database disk image is malformed", a counter
 # behind the row count (an update lost because a mount wrote over it from
