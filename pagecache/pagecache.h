@@ -79,9 +79,10 @@
  *   (the kernel's write-back of a mapped page, which always sends the whole
  *   page) only the bytes that differ from our cached copy - the copy the
  *   kernel read from us - so a store to 4 bytes writes back 4 bytes.  When
- *   a mask fills up it is freed (whole page).  A page gets a mask at
- *   submission-to-write-back time moved into the request (a page re-dirtied
- *   meanwhile starts a new one); a failed write merges it back.  Masks cost
+ *   a mask fills up it is freed (whole page).  When the page is submitted
+ *   for write-back its mask moves into the request, which writes one run
+ *   of dirty bytes per write (a page re-dirtied meanwhile starts a new
+ *   mask); a failed write merges it back.  Masks cost
  *   page_size / 8 bytes each and are capped at max_pages / 2 of them
  *   (cache_size / 16): past the cap, and after a failed commit, the page is
  *   dirty whole again - correct for one writer, only coarser when two
