@@ -16,8 +16,9 @@
  *             then msync()
  *   overlap   our write() through the mount, not yet written back, and an
  *             outside pwrite() into the same page and into another page:
- *             the other page shows the outside bytes, ours wins its page
- *             whole (last writer per page) and reaches the backing file
+ *             the other page shows the outside bytes; in our page our
+ *             byte wins and the outside byte next to it stays (last
+ *             writer per byte), both in the backing file
  *   two-store a store + msync() in a mapping on MNT, seen in a mapping on
  *             MNT2 (a second mmapfs mount of the same backing directory)
  *   two-trunc ftruncate() down on MNT, SIGBUS in a mapping on MNT2
@@ -213,11 +214,16 @@ int main(int argc, char **argv)
 		T_CHECK(t_pread(v.fd, &c, 1, 10) == 1 && c == 'O',
 			"our dirty byte lost: '%c'", c);
 		T_CHECK(v.map[10] == 'O', "our byte not in the mapping");
-		T_CHECK(t_pread(v.fd, &c, 1, 20) == 1 && c == 'A',
-			"our page did not win whole: '%c' at 20", c);
+		/* per byte: their byte next to ours in the same page stays */
+		T_CHECK(t_pread(v.fd, &c, 1, 20) == 1 && c == 'X',
+			"the outside byte next to ours lost: '%c' at 20", c);
+		T_CHECK(v.map[20] == 'X', "outside byte not in the mapping");
 		t_fsync(v.fd);
 		T_CHECK(t_read_file(bpath, &c, 1, 10) == 1 && c == 'O',
 			"backing file lacks our byte: '%c'", c);
+		T_CHECK(t_read_file(bpath, &c, 1, 20) == 1 && c == 'X',
+			"backing file lost the outside byte next to ours: '%c'",
+			c);
 		T_CHECK(t_read_file(bpath, &c, 1, v.off) == 1 && c == 'Y',
 			"backing file lost the outside byte: '%c'", c);
 	} else if (!strcmp(what, "two-store") || !strcmp(what, "two-trunc")) {
