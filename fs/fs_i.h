@@ -338,6 +338,9 @@ struct fs {
 	int watch_wake;			/* eventfd: stop the watcher */
 	int inotify_fd;			/* -1: polling only */
 	size_t nwatches;		/* watch_lock */
+	struct fs_watch **watch_heap;	/* watch_lock: file watches not being
+					 * checked, by heap_at (watch.c) */
+	size_t watch_heap_n, watch_heap_cap; /* watch_lock */
 	_Atomic bool watch_enospc_logged;
 	_Atomic bool expire_unsupported; /* kernel lacks expire_entry */
 	/* Bumped after each UNLINK and RENAME we make: a ctime-only change
