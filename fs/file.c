@@ -608,6 +608,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
  */
 #define WB_FLAGS (PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED)
 
+/* A WRITE this soon after a kernel invalidation of its inode's data is
+ * invalidated again (fs_write_buf). */
+#define FS_WRITE_REINVAL_MS	1000
+
 /* A write-back WRITE without the guarded bytes [gs, ge); returns @size. */
 static ssize_t write_around(struct pc_mapping *m, const char *data,
 			    size_t size, off_t off, off_t gs, off_t ge)
@@ -674,11 +678,23 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		else
 			n = pc_write(m, data, size, off, WB_FLAGS);
 	} else {
+		unsigned int slot = ino % FS_INVAL_SLOTS;
+
 		eof_seen(inode, off, off + (off_t)size, EOF_WRITE, &gs, &ge);
 		old = pc_size(m);
 		n = pc_write(m, data, size, off, 0);
 		if (n > 0 && off + n > old)
 			eof_grown(fs, inode, old, off, off + n, true, true);
+		/* A kernel invalidation may have dropped the folio this
+		 * write's bytes were copied into, and a mapper read the page
+		 * again without them (fs_i.h, inval_slot): drop it again,
+		 * now that we have the bytes.  Not waited for: the writer
+		 * may hold a folio of the range locked until our reply. */
+		if (n > 0 && (atomic_load(&fs->inval_slot[slot].busy) ||
+			      fs_now_ms() - atomic_load(
+				      &fs->inval_slot[slot].end_ms) <
+			      FS_WRITE_REINVAL_MS))
+			fs_notify_inval(fs, ino, off, n, 0);
 	}
 	if (n < 0)
 		fs_reply_err(req, (int)n);

@@ -328,6 +328,21 @@ struct fs {
 	bool notify_running;
 	pthread_t notifier;
 
+	/*
+	 * Kernel invalidations of file data, for fs_write_buf (notify.c):
+	 * per slot (inode number % FS_INVAL_SLOTS) whether one is being sent
+	 * and when the last one ended.  A write(2) the kernel copied into a
+	 * cached folio just before an invalidation dropped that folio
+	 * reaches us after a mapper may have read the page again from us -
+	 * without the new bytes - so a WRITE arriving during or soon after
+	 * one is invalidated again once cached.
+	 */
+#define FS_INVAL_SLOTS	256
+	struct {
+		atomic_uint busy;
+		_Atomic uint64_t end_ms;
+	} inval_slot[FS_INVAL_SLOTS];
+
 	/* The watcher thread (watch.c). */
 	pthread_mutex_t watch_lock;	/* a leaf lock */
 	struct fs_watch *watch_list;	/* watch_lock: doubly linked */
@@ -355,7 +370,7 @@ struct fs {
 	unsigned int own_next;		/* watch_lock */
 	struct {
 		atomic_ullong checks, outside, own, busy, invals, stores;
-		atomic_ullong entries, own_entries;
+		atomic_ullong entries, own_entries, verified;
 	} watch_stats;
 
 	/* Locks (lock.c): waiters for a contended lock, retried by the

@@ -100,8 +100,14 @@ static void *notify_main(void *arg)
 			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,
 							 &bv, 0);
 		} else {
+			unsigned int slot = r->ino % FS_INVAL_SLOTS;
+
+			atomic_fetch_add(&fs->inval_slot[slot].busy, 1);
 			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
 							       r->off, r->len);
+			atomic_store(&fs->inval_slot[slot].end_ms,
+				     fs_now_ms());
+			atomic_fetch_sub(&fs->inval_slot[slot].busy, 1);
 		}
 		/* -ENOENT: the kernel has no such inode cached; fine. */
 		if (err && err != -ENOENT)

@@ -115,6 +115,9 @@
  * thousands of cached files waking for each due time apart would cost
  * more than the checks. */
 #define FS_WATCH_SLACK_MS	20
+/* A file up to this size whose change we took for ours while inotify
+ * reported one is compared with our cache once clean (verify_own). */
+#define FS_WATCH_VERIFY_MAX	(256 << 10)
 /* A locked file up to this size is compared with our cache at each
  * acquisition (lock_check). */
 #define FS_LOCK_VERIFY_MAX	(1 << 20)
@@ -171,6 +174,8 @@ struct fs_watch {
 	uint64_t change_ms;		/* last outside change seen */
 	uint64_t checked_ms;		/* last fstat */
 	bool was_due;			/* inotify flagged this check */
+	bool verify;			/* compare the cache with the file
+					 * once it is clean (verify_own) */
 
 	/*
 	 * Lock coherence (fs_watch_lock_*): check_lock serialises checks of
@@ -775,9 +780,30 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 	w->meta = meta;
 	w->imeta = imeta;
 	w->change_ms = now;
+	w->verify = false;
 	w->interval_ms = fs->cfg.revalidate_ms;
 	w->next_ms = now + fs->cfg.revalidate_ms;
 	heap_sooner(fs, w);
+}
+
+/*
+ * A change we took for our own write-back may have hidden an outside write
+ * that landed at the same time (the stat shows only the last of them), and
+ * nothing would ever show it again.  Once none of our data in the file is
+ * dirty or in flight, compare our cached pages with the file; a page that
+ * differs is an outside change.  Clears w->verify when the comparison was
+ * complete.  Caller holds w->check_lock.  Returns true if one differs.
+ */
+static bool verify_own(struct fs *fs, struct fs_watch *w)
+{
+	bool clean = pc_mapping_dirty_bytes(w->m) == 0;
+	bool differs = pc_cached_differs(w->m, FS_WATCH_VERIFY_MAX);
+
+	if (differs || clean)
+		w->verify = false;
+	if (differs)
+		atomic_fetch_add(&fs->watch_stats.verified, 1);
+	return differs;
 }
 
 static void watch_check_locked(struct fs *fs, struct fs_watch *w,
@@ -818,9 +844,13 @@ static void watch_check_locked(struct fs *fs, struct fs_watch *w,
 		return;
 	}
 	if (stat_same(&st, &w->snap)) {
+		if (w->verify && stable && verify_own(fs, w)) {
+			react(fs, w, meta, imeta, now);
+			return;
+		}
 		/* Unchanged: back off unless the file is in use. */
 		if (w->open || now - w->active_ms < FS_WATCH_ACTIVE_MS ||
-		    now - w->change_ms < FS_WATCH_ACTIVE_MS)
+		    now - w->change_ms < FS_WATCH_ACTIVE_MS || w->verify)
 			w->interval_ms = base;
 		else if (w->interval_ms < idle)
 			w->interval_ms = w->interval_ms * 2 < idle ?
@@ -858,8 +888,13 @@ static void watch_check_locked(struct fs *fs, struct fs_watch *w,
 		return;
 	}
 	if (mods != w->mods && st.st_size == our_size) {
-		/* Our own write-back, truncate or commit. */
+		/* Our own write-back, truncate or commit - or that and an
+		 * outside write at the same time: the stat shows the last.
+		 * A small file inotify flagged is compared byte for byte
+		 * once our data in it is written (verify_own). */
 		atomic_fetch_add(&fs->watch_stats.own, 1);
+		if (w->was_due && st.st_size <= FS_WATCH_VERIFY_MAX)
+			w->verify = true;
 		w->snap = st;
 		w->mods = mods;
 		w->meta = meta;
@@ -1349,7 +1384,7 @@ void fs_watch_stop(struct fs *fs)
 	fs->inotify_fd = -1;
 
 	fuse_log(FUSE_LOG_INFO,
-		 "mmapfs: watcher: %llu checks, %llu outside changes, %llu own changes recognised, %llu deferred while ours ran, %llu invalidations, %llu stores, %llu outside names expired, %llu own names recognised\n",
+		 "mmapfs: watcher: %llu checks, %llu outside changes, %llu own changes recognised, %llu deferred while ours ran, %llu invalidations, %llu stores, %llu outside names expired, %llu own names recognised, %llu found only by comparing\n",
 		 (unsigned long long)atomic_load(&fs->watch_stats.checks),
 		 (unsigned long long)atomic_load(&fs->watch_stats.outside),
 		 (unsigned long long)atomic_load(&fs->watch_stats.own),
@@ -1357,5 +1392,6 @@ void fs_watch_stop(struct fs *fs)
 		 (unsigned long long)atomic_load(&fs->watch_stats.invals),
 		 (unsigned long long)atomic_load(&fs->watch_stats.stores),
 		 (unsigned long long)atomic_load(&fs->watch_stats.entries),
-		 (unsigned long long)atomic_load(&fs->watch_stats.own_entries));
+		 (unsigned long long)atomic_load(&fs->watch_stats.own_entries),
+		 (unsigned long long)atomic_load(&fs->watch_stats.verified));
 }
