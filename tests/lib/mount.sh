@@ -30,6 +30,11 @@ t_require_fuse() {
 
 t_is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }
 
+# t_our_child PID: is PID alive and a child of this shell?
+t_our_child() {
+	[ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
+}
+
 t_cleanup() {
 	rc=$?
 	for m in $T_MOUNTS; do
@@ -37,10 +42,14 @@ t_cleanup() {
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
 		fi
 	done
+	# Only our own daemons: the pid of one that already exited may have
+	# been given to an unrelated process (a long crash test starts
+	# hundreds; it once SIGKILLed another test's daemon).  Ours are this
+	# shell's children, so the parent pid tells.
 	for p in $T_PIDS; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$p" 2>/dev/null
+		while t_our_child "$p" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		t_our_child "$p" && kill -9 "$p" 2>/dev/null
 	done
 	[ -n "$T_TMP" ] && rm -rf "$T_TMP"
 	exit $rc

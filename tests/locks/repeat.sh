@@ -13,6 +13,9 @@ shift 2>/dev/null
 : "${top_srcdir:=.}"
 : "${top_builddir:=.}"
 export top_srcdir top_builddir
+# sqlite_two_mounts.sh: also the WAL run, which make check leaves out
+LOCKS_SQLITE_WAL=${LOCKS_SQLITE_WAL:-1}
+export LOCKS_SQLITE_WAL
 if [ $# -eq 0 ]; then
 	set -- $(ls "$top_srcdir"/tests/coherence/*.sh "$top_srcdir"/tests/locks/*.sh |
 		grep -v '/repeat\.sh$')
