@@ -595,6 +595,9 @@ void fs_notify_stop(struct fs *fs);
  */
 bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 		     unsigned int wait_ms);
+/* The same, for an outside change (watch.c): marks the inode's inval_slot
+ * for fs_write_buf. */
+bool fs_notify_inval_outside(struct fs *fs, fuse_ino_t ino, unsigned int wait_ms);
 
 /*
  * fs_notify_store - have the notifier thread send notify_store(@ino, @off,

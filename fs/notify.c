@@ -35,6 +35,8 @@ struct fs_notify_req {
 					 * expire (owned), or NULL */
 	int refs;			/* fs->notify_lock: queue + waiter */
 	bool done;			/* fs->notify_lock */
+	bool outside;			/* for an outside change: mark the
+					 * inode's inval_slot */
 };
 
 static void req_put_locked(struct fs_notify_req *r)
@@ -99,7 +101,7 @@ static void *notify_main(void *arg)
 			bv.buf[0].mem = r->data;
 			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,
 							 &bv, 0);
-		} else {
+		} else if (r->outside) {
 			unsigned int slot = r->ino % FS_INVAL_SLOTS;
 
 			atomic_fetch_add(&fs->inval_slot[slot].busy, 1);
@@ -108,6 +110,9 @@ static void *notify_main(void *arg)
 			atomic_store(&fs->inval_slot[slot].end_ms,
 				     fs_now_ms());
 			atomic_fetch_sub(&fs->inval_slot[slot].busy, 1);
+		} else {
+			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
+							       r->off, r->len);
 		}
 		/* -ENOENT: the kernel has no such inode cached; fine. */
 		if (err && err != -ENOENT)
@@ -218,6 +223,19 @@ bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 	r->ino = ino;
 	r->off = off;
 	r->len = len;
+	r->refs = 2;
+	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_inval_outside(struct fs *fs, fuse_ino_t ino,
+			     unsigned int wait_ms)
+{
+	struct fs_notify_req *r;
+
+	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
+		return false;
+	r->ino = ino;
+	r->outside = true;
 	r->refs = 2;
 	return notify_queue(fs, r, wait_ms);
 }

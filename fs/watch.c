@@ -36,10 +36,12 @@
  *      dropping them, while our cached copy of each page - the copy the
  *      kernel's page started from - is still there, so that only the
  *      bytes the program stored become dirty (pagecache.h, DIRTY BYTES)
- *      and the outside change to the other bytes survives.  A page the
- *      kernel writes back after step 2 dropped our copy is taken whole;
- *      step 0 leaves that to a mapper storing in the short time between
- *      steps 0 and 2;
+ *      and the outside change to the other bytes survives.  A mapper may
+ *      store again between steps 0 and 2: step 2 therefore keeps a copy
+ *      of each page it drops as the diff base (ghost) until step 3 has
+ *      made the kernel drop its pages (waited for with a barrier; on the
+ *      watcher thread only - a lock acquisition's reaction does not wait
+ *      and keeps no copies);
  *   1. our dirty pages are written back and everything committed - after
  *      those of every other file written before it (write_back_earlier)
  *      (pc_write_and_wait): ours overlap the outside change byte by byte
@@ -115,8 +117,8 @@
  * thousands of cached files waking for each due time apart would cost
  * more than the checks. */
 #define FS_WATCH_SLACK_MS	20
-/* A file up to this size whose change we took for ours while inotify
- * reported one is compared with our cache once clean (verify_own). */
+/* A file up to this size whose change we took for ours is compared with
+ * our cache once clean (verify_own). */
 #define FS_WATCH_VERIFY_MAX	(256 << 10)
 /* A locked file up to this size is compared with our cache at each
  * acquisition (lock_check). */
@@ -633,7 +635,7 @@ static void tell_kernel(struct fs *fs, struct fs_watch *w, off_t before,
 	ssize_t n;
 	char *buf;
 
-	fs_notify_inval(fs, w->ino, 0, 0, 0);
+	fs_notify_inval_outside(fs, w->ino, 0);
 	atomic_fetch_add(&fs->watch_stats.invals, 1);
 	if (after <= before || after == 0)
 		return;
@@ -754,26 +756,46 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 	off_t our_size, before, after;
 	int r;
 
+	/* Waits for the notifier only on the watcher thread: a FUSE worker
+	 * (a lock acquisition) may wait only as lock.c allows. */
+	bool wait = pthread_equal(pthread_self(), fs->watcher);
+	bool kdirty = kernel_may_be_dirty(fs, w);
+
 	atomic_fetch_add(&fs->watch_stats.outside, 1);
 	before = pc_size(w->m);
-	if (kernel_may_be_dirty(fs, w))
-		fs_notify_inval(fs, w->ino, 0, 0, FS_WATCH_PULL_WAIT_MS);
+	if (kdirty)
+		fs_notify_inval_outside(fs, w->ino,
+					wait ? FS_WATCH_PULL_WAIT_MS : 0);
 	write_back_earlier(fs, w);
 	r = pc_write_and_wait(w->m, 0, -1, true);
 	if (r)
 		fuse_log(FUSE_LOG_WARNING,
 			 "mmapfs: write-back before taking an outside change failed: %s\n",
 			 strerror(-r));
-	pc_invalidate_range(w->m, 0, -1);
+	/*
+	 * What we did is accounted for: snapshot now, before our cache is
+	 * refreshed, so that an outside change landing from here on shows in
+	 * the next check (after the refresh it would be in the snapshot but
+	 * perhaps not in our pages).
+	 */
+	if (!snap_take(w, &w->snap, &w->mods, &our_size))
+		w->have_snap = false;
+	if (kdirty && wait)
+		pc_invalidate_range_keep_base(w->m, 0, -1);
+	else
+		pc_invalidate_range(w->m, 0, -1);
 	pc_mtime_reset(w->m);
 	after = pc_size(w->m);
 	tell_kernel(fs, w, before, after);
+	if (kdirty && wait) {
+		/* the kernel has dropped (and written back) every page it
+		 * read before step 2: the kept bases are no longer needed */
+		fs_notify_barrier(fs, FS_WATCH_PULL_WAIT_MS);
+		pc_ghosts_drop(w->m);
+	}
 	fs_debug(fs, "mmapfs: outside change of inode %llu: size %lld -> %lld\n",
 		 (unsigned long long)w->ino, (long long)before,
 		 (long long)after);
-	/* What we just did is accounted for: snapshot again. */
-	if (!snap_take(w, &w->snap, &w->mods, &our_size))
-		w->have_snap = false;
 	w->have_lsnap = w->have_snap;
 	w->lsnap = w->snap;
 	w->lmods = w->mods;
@@ -890,10 +912,11 @@ static void watch_check_locked(struct fs *fs, struct fs_watch *w,
 	if (mods != w->mods && st.st_size == our_size) {
 		/* Our own write-back, truncate or commit - or that and an
 		 * outside write at the same time: the stat shows the last.
-		 * A small file inotify flagged is compared byte for byte
-		 * once our data in it is written (verify_own). */
+		 * A small file is compared byte for byte once our data in it
+		 * is written (verify_own).  (Not only when inotify flagged
+		 * it: a check deferred while our write ran is a poll.) */
 		atomic_fetch_add(&fs->watch_stats.own, 1);
-		if (w->was_due && st.st_size <= FS_WATCH_VERIFY_MAX)
+		if (st.st_size <= FS_WATCH_VERIFY_MAX)
 			w->verify = true;
 		w->snap = st;
 		w->mods = mods;

@@ -662,6 +662,13 @@ static int balance_dirty(struct pc_mapping *m)
 
 static void clear_state_locked(struct pc_mapping *m, struct pc_page *p,
 			       unsigned int flag);
+/* A ghost: the data of a dropped clean page, and where it was. */
+struct pc_ghost {
+	uint64_t index;
+	char data[];
+};
+
+static void ghosts_drop_locked(struct pc_mapping *m);
 
 int pc_cache_create(const struct pc_config *cfg, struct pc_cache **out)
 {
@@ -1134,6 +1141,7 @@ static void mapping_free(struct pc_mapping *m)
 	 * again.
 	 */
 	pthread_mutex_lock(&m->lock);
+	ghosts_drop_locked(m);
 	while ((n = pc_radix_gang(&m->pages, 0, pp, 64, -1))) {
 		for (size_t i = 0; i < n; i++) {
 			struct pc_page *p = pp[i];
@@ -1520,23 +1528,26 @@ ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off)
  * those that differ (PC_WRITE_CHANGED).  Caller holds m->lock.
  */
 static void copy_changed_locked(struct pc_mapping *m, struct pc_page *p,
-				size_t in, const char *src, size_t n)
+				size_t in, const char *src, size_t n,
+				const char *base)
 {
 	char *dst = p->data + in;
 	size_t i = 0;
 
+	/* the copy the kernel started from: ours, or the ghost of it */
+	base = base ? base + in : dst;
 	while (i < n) {
 		size_t j;
 
 		/* skip equal bytes, 64 at a time where possible */
-		while (i + 64 <= n && !memcmp(dst + i, src + i, 64))
+		while (i + 64 <= n && !memcmp(base + i, src + i, 64))
 			i += 64;
-		while (i < n && dst[i] == src[i])
+		while (i < n && base[i] == src[i])
 			i++;
 		if (i == n)
 			break;
 		j = i + 1;
-		while (j < n && dst[j] != src[j])
+		while (j < n && base[j] != src[j])
 			j++;
 		memcpy(dst + i, src + i, j - i);
 		pc_set_dirty_bytes_locked(m, p, in + i, in + j);
@@ -1609,6 +1620,7 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		size_t in = (size_t)pos % ps;
 		size_t n = ps - in;
 		struct pc_page *p;
+		const char *ghost;
 		bool cached = true;
 
 		if ((off_t)n > end - pos)
@@ -1616,6 +1628,21 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		p = pc_radix_lookup(&m->pages, idx);
 		if (p && (p->flags & PG_LOCKED)) {
 			pthread_cond_wait(&m->wait, &m->lock);
+			continue;
+		}
+		ghost = NULL;
+		if ((flags & PC_WRITE_CHANGED) && m->nr_ghosts) {
+			struct pc_ghost *g = pc_radix_lookup(&m->ghosts, idx);
+
+			if (g)
+				ghost = g->data;
+		}
+		if (!p && ghost) {
+			/* the kernel's page started from the ghost: diff
+			 * against it, over the file's present bytes */
+			ret = fill_pages_locked(m, idx, 1);
+			if (ret)
+				break;
 			continue;
 		}
 		if (!p) {
@@ -1656,7 +1683,8 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 			m->i_size = pos + (off_t)n;
 		if ((flags & PC_WRITE_CHANGED) && cached) {
 			copy_changed_locked(m, p, in,
-					    (const char *)buf + done, n);
+					    (const char *)buf + done, n,
+					    ghost);
 		} else {
 			memcpy(p->data + in, (const char *)buf + done, n);
 			pc_set_dirty_bytes_locked(m, p, in, in + n);
@@ -1730,6 +1758,52 @@ static void clear_state_locked(struct pc_mapping *m, struct pc_page *p,
  * holds m->lock (dropped while waiting and freeing).  Returns the number of
  * pages dropped.
  */
+/* Keep a copy of clean page @p's data as its diff base (the first one
+ * kept wins: it is the oldest copy the kernel may have read).  Caller
+ * holds m->lock. */
+static void ghost_keep_locked(struct pc_mapping *m, struct pc_page *p)
+{
+	size_t ps = m->cache->page_size;
+	struct pc_ghost *g;
+
+	if (m->nr_ghosts >= PC_GHOSTS_MAX ||
+	    pc_radix_lookup(&m->ghosts, p->index))
+		return;
+	g = malloc(sizeof(*g) + ps);
+	if (!g)
+		return;
+	g->index = p->index;
+	memcpy(g->data, p->data, ps);
+	if (pc_radix_insert(&m->ghosts, p->index, g)) {
+		free(g);
+		return;
+	}
+	m->nr_ghosts++;
+}
+
+static void ghosts_drop_locked(struct pc_mapping *m)
+{
+	void *pp[64];
+	size_t n;
+
+	while ((n = pc_radix_gang(&m->ghosts, 0, pp, 64, -1))) {
+		for (size_t i = 0; i < n; i++) {
+			struct pc_ghost *g = pp[i];
+
+			pc_radix_delete(&m->ghosts, g->index);
+			free(g);
+			m->nr_ghosts--;
+		}
+	}
+}
+
+void pc_ghosts_drop(struct pc_mapping *m)
+{
+	pthread_mutex_lock(&m->lock);
+	ghosts_drop_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
 static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 			      uint64_t to, enum drop_mode mode)
 {
@@ -1769,6 +1843,8 @@ static long drop_pages_locked(struct pc_mapping *m, uint64_t from,
 			if ((p->flags & PG_UNSTABLE) &&
 			    (mode == DROP_CLEAN || mode == DROP_CLEAN_FILLED))
 				continue;
+			if (m->keep_ghosts && !(p->flags & PG_DIRTY))
+				ghost_keep_locked(m, p);
 			clear_state_locked(m, p, PG_DIRTY);
 			clear_state_locked(m, p, PG_UNSTABLE);
 			page_detach_locked(m, p);
@@ -1925,6 +2001,21 @@ out_locked:
 }
 
 /* ---- pc_invalidate_range ------------------------------------------------ */
+
+long pc_invalidate_range_keep_base(struct pc_mapping *m, off_t start,
+				   off_t end)
+{
+	long dropped;
+
+	pthread_mutex_lock(&m->lock);
+	m->keep_ghosts = true;
+	pthread_mutex_unlock(&m->lock);
+	dropped = pc_invalidate_range(m, start, end);
+	pthread_mutex_lock(&m->lock);
+	m->keep_ghosts = false;
+	pthread_mutex_unlock(&m->lock);
+	return dropped;
+}
 
 long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 {

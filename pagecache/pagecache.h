@@ -348,6 +348,21 @@ ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 int pc_truncate(struct pc_mapping *m, off_t size);
 
 /*
+ * pc_invalidate_range_keep_base - pc_invalidate_range, keeping a copy of
+ * each clean page it drops (up to PC_GHOSTS_MAX per mapping) as the base
+ * that PC_WRITE_CHANGED diffs the kernel's write-backs against, until
+ * pc_ghosts_drop().  For a caller that will then make the kernel drop its
+ * own pages: a page the kernel read from us before the invalidation and
+ * dirtied since must be diffed against what it read, not against the
+ * refreshed page, or the bytes somebody else changed would be taken for
+ * the program's and written back stale.
+ */
+#define PC_GHOSTS_MAX	1024
+long pc_invalidate_range_keep_base(struct pc_mapping *m, off_t start,
+				   off_t end);
+void pc_ghosts_drop(struct pc_mapping *m);
+
+/*
  * pc_cached_differs - does a clean cached page of @m differ from the backing
  * file?  Only for a file of at most @max bytes (false if larger): reads the
  * whole backing file and compares every clean page we hold.  For a change

@@ -159,6 +159,13 @@ struct pc_mapping {
 	uint64_t dirtied_when_ms;	/* lock: when it became dirty */
 	uint64_t ra_next;		/* lock: index a sequential read wants */
 	bool wb_kick;			/* lock: write back at the next pass */
+	struct pc_radix ghosts;		/* lock: index -> copy of the data of
+					 * a clean page an invalidation
+					 * dropped (pc_invalidate_range_keep_base),
+					 * the diff base of PC_WRITE_CHANGED
+					 * until pc_ghosts_drop */
+	unsigned long nr_ghosts;	/* lock */
+	bool keep_ghosts;		/* lock: drop_pages_locked keeps them */
 	uint64_t write_seq;		/* lock: cache->write_seq at the last
 					 * pc_write that changed data */
 
