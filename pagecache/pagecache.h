@@ -87,6 +87,11 @@
  *   (cache_size / 16): past the cap, and after a failed commit, the page is
  *   dirty whole again - correct for one writer, only coarser when two
  *   write the same page.
+ *   The diff needs the copy the kernel read.  When an outside change makes
+ *   us refresh pages the kernel may still hold (and dirty),
+ *   pc_invalidate_range_keep_base keeps each dropped page's data as a
+ *   ghost, the diff base of PC_WRITE_CHANGED, until the caller has made
+ *   the kernel drop its pages and calls pc_ghosts_drop.
  *
  * LOCK ORDER (outermost first)
  *
