@@ -957,6 +957,62 @@ START_TEST(test_dirty_bytes)
 }
 END_TEST
 
+/*
+ * Ghosts: after pc_invalidate_range_keep_base() drops a page the kernel
+ * read, a whole-page PC_WRITE_CHANGED of the kernel's (old) copy with one
+ * byte stored is diffed against the dropped copy, so only that byte is
+ * written and the outside change to the rest of the page survives - with
+ * the page refetched first, and with it not cached at all.
+ */
+START_TEST(test_ghost_base)
+{
+	struct pc_cache *c = t_cache(1024, _i);
+	const size_t size = 2 * PS;
+	unsigned char *expect = t_malloc(size);
+	unsigned char *kern = t_malloc(size);
+	unsigned char *tmp = t_malloc(PS);
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+
+	T_VARIANT();
+	t_path(path, sizeof(path), "f");
+	t_make_file(path, size, 41);
+	t_pat_fill(expect, size, 0, 41);
+	m = t_map(c, path, O_RDWR);
+	/* the kernel reads both pages */
+	ck_assert_int_eq(pc_read(m, kern, size, 0), (ssize_t)size);
+	/* somebody else changes bytes of both; we take it over */
+	t_outside(path, expect, 100, 10, 0x5a);
+	t_outside(path, expect, (off_t)PS + 100, 10, 0x5b);
+	pc_invalidate_range_keep_base(m, 0, -1);
+	/* page 0 is read again (a reader), page 1 is not */
+	ck_assert_int_eq(pc_read(m, tmp, PS, 0), (ssize_t)PS);
+	ck_assert_int_eq(tmp[100], 0x5a);
+	/* the kernel's old copies come back with one byte stored each */
+	kern[7] = 0x11;
+	kern[PS + 7] = 0x22;
+	expect[7] = 0x11;
+	expect[PS + 7] = 0x22;
+	t_write(m, kern, size, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	t_sync(m);
+	t_check_backing(path, expect, (off_t)size,
+			"diffed against the dropped copies");
+	pc_ghosts_drop(m);
+	/* without a ghost the base is our refreshed page again */
+	ck_assert_int_eq(pc_read(m, kern, size, 0), (ssize_t)size);
+	kern[9] = 0x33;
+	expect[9] = 0x33;
+	t_write(m, kern, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	t_sync(m);
+	t_check_backing(path, expect, (off_t)size, "after the ghosts went");
+	pc_mapping_put(m);
+	free(tmp);
+	free(kern);
+	free(expect);
+	t_cache_destroy(c);
+}
+END_TEST
+
 /* Dirty accounting per mapping, per range and per cache. */
 START_TEST(test_dirty_accounting)
 {
@@ -3422,6 +3478,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_partial_tail_zero, 0, 2);
 	tcase_add_loop_test(tc, test_limit_to_size, 0, 2);
 	tcase_add_loop_test(tc, test_dirty_bytes, 0, 2);
+	tcase_add_loop_test(tc, test_ghost_base, 0, 2);
 	tcase_add_loop_test(tc, test_dirty_accounting, 0, 2);
 	tcase_add_loop_test(tc, test_mtime, 0, 2);
 	tcase_add_loop_test(tc, test_invalidate, 0, 2);
