@@ -64,14 +64,14 @@
  * a private buffer.  The hit count is checked: a miss in the timed loop
  * fails the run.
  *
- * Prints one JSON object to stdout, with the date and the load averages at
- * the start and the end.  "write" holds, per method, each repetition's
- * seconds (write_s, sync_s, total_s, write_cpu_s, sync_cpu_s,
- * write_other_cpu_s, sync_other_cpu_s, in the order run) and the median,
- * minimum and maximum of each (KEY_median, KEY_min, KEY_max); "target"
- * the speed of pc_held relative to pwritev_held (reference seconds / pc
- * seconds: >= 1.0 meets the target) as the ratio of the medians and as the
- * median, minimum and maximum of the ratios within each repetition.
+ * Prints one JSON object to stdout, with the date, the nice value it ran
+ * with and the load averages at the start and the end.  "write" holds, per
+ * method, each repetition's seconds (write_s, sync_s, total_s, write_cpu_s,
+ * sync_cpu_s, write_other_cpu_s, sync_other_cpu_s, in the order run) and the
+ * median, minimum and maximum of each (KEY_median, KEY_min, KEY_max);
+ * "target" the speed of pc_held relative to pwritev_held (reference seconds
+ * / pc seconds: >= 1.0 meets the target) as the ratio of the medians and as
+ * the median, minimum and maximum of the ratios within each repetition.
  * Progress goes to stderr.  Exit 0, or 1 on any error.
  */
 #include "config.h"
@@ -821,7 +821,7 @@ int main(int argc, char **argv)
 			  .hit_mib = 64, .hit_ops = 2000000 };
 	char path[4096], load[64], date[64];
 	time_t now = time(NULL);
-	int opt, err;
+	int opt, err, prio;
 
 	while ((opt = getopt(argc, argv, "s:r:m:h:n:")) != -1) {
 		switch (opt) {
@@ -852,9 +852,11 @@ int main(int argc, char **argv)
 
 	loadavg(load, sizeof(load));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
 	printf("{\"page_size\": %zu, \"date\": \"%s\", \"nproc\": %ld, "
-	       "\"loadavg_start\": \"%s\", ", pc_page_size(), date,
-	       sysconf(_SC_NPROCESSORS_ONLN), load);
+	       "\"nice\": %d, \"loadavg_start\": \"%s\", ", pc_page_size(),
+	       date, sysconf(_SC_NPROCESSORS_ONLN), errno ? 0 : prio, load);
 	err = bench_write(&o, path);
 	if (!err) {
 		printf(", ");

@@ -494,9 +494,10 @@ def pc_section(pc, w):
 
     when = ""
     if "date" in pc:
-        when = (" pc_bench ran on %s on %s CPUs; load average (1, 5, 15 min) "
-                "%s at its start and %s at its end." % (
+        when = (" pc_bench ran on %s on %s CPUs%s; load average (1, 5, 15 "
+                "min) %s at its start and %s at its end." % (
                     pc["date"], pc.get("nproc", "?"),
+                    " at nice %d" % pc["nice"] if pc.get("nice") else "",
                     pc.get("loadavg_start", "?"), pc.get("loadavg_end", "?")))
     w("`pagecache/libpagecache.a` alone, linked with liburing and no FUSE "
       "(`bench/pc_bench.c`), on the same filesystem. %s MiB go into one new "
@@ -638,17 +639,18 @@ def pc_other_runs(run, w):
     w("Every run of pc_bench kept with this report (the first is the one "
       "above), write-back against `pwritev`, medians with (min–max):")
     w("")
-    w("| ran on | reps | load average at start, end | write s: `pwritev` "
-      "| write s: write-back | write ratio (within reps) | total ratio "
-      "(within reps) | target |")
-    w("|---|---:|---|---|---|---|---|---|")
+    w("| ran on | nice | reps | load average at start, end | write s: "
+      "`pwritev` | write s: write-back | write ratio (within reps) | total "
+      "ratio (within reps) | target |")
+    w("|---|---:|---:|---|---|---|---|---|---|")
     for pc, runs, t in rows:
         def cell(m, key, r=runs):
             return "%s (%s–%s)" % (fmt(r[m][key + "_median"]),
                                    fmt(r[m][key + "_min"]),
                                    fmt(r[m][key + "_max"]))
-        w("| %s | %d | %s; %s | %s | %s | %.2f (%.2f) | %.2f (%.2f) | %s |"
-          % (pc.get("date", "?"), pc["write"]["reps"],
+        w("| %s | %s | %d | %s; %s | %s | %s | %.2f (%.2f) | %.2f (%.2f) "
+          "| %s |"
+          % (pc.get("date", "?"), pc.get("nice", "?"), pc["write"]["reps"],
              pc.get("loadavg_start", "?"), pc.get("loadavg_end", "?"),
              cell("pwritev_held", "write_s"), cell("pc_held", "write_s"),
              t["write_ratio"], t["write_paired_median"], t["total_ratio"],
