@@ -11,7 +11,8 @@ Called by bench/run-bench.sh; standard library only.
       print "NAME value" for each KEY of the JSON object a bench program
       printed on its last line (KEY may be a path: kinds.pwrite_mmap.p99_us)
   report.py render --run DIR --elapsed S --md FILE --png FILE
-      aggregate DIR/results.jsonl, DIR/meta.json, DIR/pc_bench.json and
+      aggregate DIR/results.jsonl, DIR/meta.json, DIR/pc_bench.json (and
+      any further runs of it kept as DIR/pc_bench-*.json) and
       DIR/commands.txt into the Markdown report and the ratio plot
 
 Aggregation: every cell is the median over the repetitions that succeeded,
