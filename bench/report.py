@@ -533,9 +533,11 @@ def pc_section(pc, w):
           "engine's largest write (`max_write_pages` pages), one iovec "
           "each; then `fdatasync`;" % chunk_kib)
         w("- write-back: from a cache that holds them dirty (`pc_write` "
-          "before the timing, with room for all of it and background "
-          "write-back held off; the run fails if anything was written "
-          "before); `pc_writeback_range` of the whole file: adjacent dirty "
+          "before the timing into a new mapping of a cache kept from run to "
+          "run, as the daemon keeps it, with room for all of it and "
+          "background write-back held off; the run fails if anything was "
+          "written before); `pc_writeback_range` of the whole file: "
+          "adjacent dirty "
           "pages coalesced into `IORING_OP_WRITEV`s of up to %d KiB, "
           "`queue_depth` in flight; then `pc_write_and_wait`, which finds "
           "nothing left to write and commits (`fdatasync`)." % chunk_kib)
@@ -605,7 +607,14 @@ def pc_section(pc, w):
     w("")
     w("\"Others' CPU\" is what the rest of the machine used during the "
       "write phase (`/proc/stat`, busy time of all CPUs less the process's "
-      "own): on a shared machine, the noise.")
+      "own): on a shared machine, the noise. A second source seen on the "
+      "benchmark machine: some runs copy two to three times slower with "
+      "nobody else busy, more often right after large amounts of memory "
+      "were freed and allocated again (that guest kernel hands freed "
+      "memory back to its host: `page_reporting.page_reporting_order=11`, "
+      "virtio_balloon); the warm-up round and the caches kept from run to "
+      "run keep most of it out, and the ratio within each repetition shows "
+      "what is left.")
     w("")
     w("Hit path: %s random page-aligned 4 KiB reads over a %s MiB file "
       "whose pages are all cached (checked: no miss during the loop)."
@@ -657,6 +666,17 @@ def pc_other_runs(run, w):
              t["write_ratio"], t["write_paired_median"], t["total_ratio"],
              t["total_paired_median"],
              verdict(t["write_ratio"], t["write_paired_median"], True)))
+    w("")
+    ref = [x for _, r, _ in rows for x in r["pwritev_held"]["write_s"]]
+    eng = [x for _, r, _ in rows for x in r["pc_held"]["write_s"]]
+    paired = [x for _, _, t in rows for x in t["write_paired"]]
+    w("All %d repetitions of these runs together, write phase: `pwritev` "
+      "%s s, write-back %s s (medians); speed ratio of the medians %.2f, "
+      "within each repetition %.2f (%.2f–%.2f)." % (
+          len(paired), fmt(statistics.median(ref)),
+          fmt(statistics.median(eng)),
+          statistics.median(ref) / statistics.median(eng),
+          statistics.median(paired), min(paired), max(paired)))
     w("")
 
 
