@@ -502,9 +502,10 @@ def pc_section(pc, w):
                     pc.get("loadavg_start", "?"), pc.get("loadavg_end", "?")))
     w("`pagecache/libpagecache.a` alone, linked with liburing and no FUSE "
       "(`bench/pc_bench.c`), on the same filesystem. %s MiB go into one new "
-      "file and are made durable, by each method in turn, %d times "
+      "file and are made durable, by each method in turn, %d time%s "
       "(write-back %s).%s" % (
-          wr["mib"], reps, "on io_uring" if wr["uring"] else
+          wr["mib"], reps, "" if reps == 1 else "s",
+          "on io_uring" if wr["uring"] else
           "on the pwritev fallback, io_uring unusable", when))
     w("")
     w("Every run is timed in two phases: **write**, until every byte is in "
