@@ -313,8 +313,8 @@ static void io_prep_sqe(struct io_uring_sqe *sqe, struct pc_io *io,
 	 * ext4) two or more io-wq workers wrote one file at once, and all but
 	 * one spun on its inode lock (rwsem_spin_on_owner in perf): write-back
 	 * of a 1 GiB dirty file took up to twice the CPU time of pwritev() and,
-	 * on two CPUs, 1.6 times as long (medians of 9); without it, about as
-	 * long as pwritev() (bench/pc_bench).
+	 * on two CPUs, 1.6 to 1.8 times as long (medians of 9); without it,
+	 * 1.1 to 1.2 times as long (bench/pc_bench, docs/benchmarks.md).
 	 */
 	io_uring_sqe_set_data(sqe, io);
 }
