@@ -75,6 +75,8 @@
 #   BENCH_CONFIGS="backing mmapfs bindfs"   a subset, for development
 #   BENCH_WORKLOADS="..."  a subset of the workloads (names below)
 #   BENCH_PC=1            also run the pagecache micro-benchmark (pc_bench)
+#   BENCH_PC_REPS=7       its repetitions (not BENCH_REPS: its write-back
+#                         figures need at least 7 to say anything here)
 #   BENCH_PERF="WL..."    perf record -g the mmapfs daemon during these
 #                         workloads (first repetition); the profiles are left
 #                         in BENCH_DIR/run/perf-WL.{data,txt} and summed up
@@ -154,13 +156,15 @@ fi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	q_reps=1 q_seq=128 q_rand=32 q_rt=1 q_files=2000
 	q_rows=20000 q_lookups=2000 q_msync=200 q_pc="-s 128 -h 16 -n 200000"
+	q_pc_reps=1
 	q_coh_files=500 q_coh_idle=2
 else
 	q_reps=3 q_seq=1024 q_rand=256 q_rt=5 q_files=20000
-	q_rows=200000 q_lookups=20000 q_msync=2000 q_pc=""
+	q_rows=200000 q_lookups=20000 q_msync=2000 q_pc="" q_pc_reps=7
 	q_coh_files=4900 q_coh_idle=10
 fi
 REPS=${BENCH_REPS:-$q_reps}
+PC_REPS=${BENCH_PC_REPS:-$q_pc_reps}
 DIR=${BENCH_DIR:-/var/tmp/mmapfs-bench}
 SEQ_MIB=${BENCH_SEQ_MIB:-$q_seq}
 RAND_MIB=${BENCH_RAND_MIB:-$q_rand}
@@ -742,16 +746,16 @@ done
 
 if [ "${BENCH_PC:-1}" = 1 ]; then
 	step=$((step + 1))
-	printf '[%d/%d] pagecache pc_bench (%d reps) ... ' "$step" "$TOTAL" "$REPS"
+	printf '[%d/%d] pagecache pc_bench (%d reps) ... ' "$step" "$TOTAL" "$PC_REPS"
 	# shellcheck disable=SC2086 # q_pc is a list of options
 	if run_child "$RUN/pc_bench.json" "$LOGS/pc_bench.log" \
-		"$BENCH_BINDIR/pc_bench" -r "$REPS" $q_pc "$DATA"; then
+		"$BENCH_BINDIR/pc_bench" -r "$PC_REPS" $q_pc "$DATA"; then
 		echo "done"
 	else
 		echo "FAILED (see $LOGS/pc_bench.log)"
 		rm -f "$RUN/pc_bench.json"
 	fi
-	echo "pc_bench: $BENCH_BINDIR/pc_bench -r $REPS $q_pc $DATA" >>"$COMMANDS"
+	echo "pc_bench: $BENCH_BINDIR/pc_bench -r $PC_REPS $q_pc $DATA" >>"$COMMANDS"
 fi
 
 elapsed=$(( $(date +%s) - start ))

@@ -2085,15 +2085,41 @@ long pc_invalidate_range(struct pc_mapping *m, off_t start, off_t end)
 
 /* ---- Syncing ------------------------------------------------------------ */
 
+/* The pages [*first, *last] that pc_write_and_wait and pc_writeback_range
+ * write for the byte range [start, end) (end < 0: to the end of the file). */
+static void sync_range_pages(const struct pc_cache *c, off_t start, off_t end,
+			     uint64_t *first, uint64_t *last)
+{
+	size_t ps = c->page_size;
+
+	*first = start > 0 ? (uint64_t)start / ps : 0;
+	*last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
+}
+
+int pc_writeback_range(struct pc_mapping *m, off_t start, off_t end)
+{
+	uint64_t first, last;
+	int ret;
+
+	sync_range_pages(m->cache, start, end, &first, &last);
+	pthread_mutex_lock(&m->lock);
+	/* as a sync: the write-back thread leaves this mapping alone */
+	m->sync_waiters++;
+	ret = pc_writeback_range_sync(m, first, last);
+	m->sync_waiters--;
+	pthread_cond_broadcast(&m->wait);
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
 int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
 		      bool datasync)
 {
 	struct pc_cache *c = m->cache;
-	size_t ps = c->page_size;
-	uint64_t first = start > 0 ? (uint64_t)start / ps : 0;
-	uint64_t last = end < 0 ? UINT64_MAX : ((uint64_t)end + ps - 1) / ps;
+	uint64_t first, last;
 	int ret, err;
 
+	sync_range_pages(c, start, end, &first, &last);
 	atomic_fetch_add(&c->st.syncs, 1);
 	pthread_mutex_lock(&m->lock);
 	m->sync_waiters++;

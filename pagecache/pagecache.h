@@ -163,6 +163,7 @@
  *   pc_write_and_wait() (fsync) writes the mapping's dirty pages itself on a
  *   ring from a small pool and waits only for them and for that mapping's
  *   in-flight writes, then fdatasync()s/fsync()s the backing file.
+ *   pc_writeback_range() is the same without the fdatasync.
  *
  * ERRORS (errseq, as lib/errseq.c)
  *
@@ -412,6 +413,20 @@ uint64_t pc_backing_mods(struct pc_mapping *m, bool *busy, off_t *size);
  */
 int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
 		      bool datasync);
+
+/*
+ * pc_writeback_range - write the dirty pages of [start, end) (end = -1: whole
+ * file) back to the backing file and wait for them, without committing (the
+ * kernel's filemap_write_and_wait_range; pc_write_and_wait is this followed
+ * by the fdatasync).  On return the data is in the backing file, where other
+ * readers of it see it, but not durable: the pages are UNSTABLE until a
+ * pc_write_and_wait, or the write-back thread after dirty_expire_ms, commits
+ * them.  Like pc_write_and_wait it first waits for the mapping's writes in
+ * flight, and the write-back thread leaves the mapping alone meanwhile.
+ * Returns 0 or the -errno of a write; the error is also recorded in errseq
+ * and the failed pages stay dirty.
+ */
+int pc_writeback_range(struct pc_mapping *m, off_t start, off_t end);
 
 /*
  * pc_writeback_start - queue the mapping's dirty pages for background

@@ -305,10 +305,17 @@ static void io_prep_sqe(struct io_uring_sqe *sqe, struct pc_io *io,
 		io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
 		break;
 	}
-	/* Buffered writes to a local filesystem would only be tried inline
-	 * and then handed to io-wq anyway: go there at once. */
-	if (io->op == PC_IO_WRITE)
-		sqe->flags |= IOSQE_ASYNC;
+	/*
+	 * No IOSQE_ASYNC on writes, although a buffered write to ext4 is only
+	 * tried inline (IOCB_NOWAIT, refused at once) and then handed to
+	 * io-wq anyway.  Handed over that way, io-wq serialises the writes to
+	 * one file (it hashes them by inode).  With IOSQE_ASYNC (Linux 6.18,
+	 * ext4) two or more io-wq workers wrote one file at once, and all but
+	 * one spun on its inode lock (rwsem_spin_on_owner in perf): write-back
+	 * of a 1 GiB dirty file took up to twice the CPU time of pwritev() and,
+	 * on two CPUs, 1.6 to 1.8 times as long (medians of 9); without it,
+	 * 1.1 to 1.2 times as long (bench/pc_bench, docs/benchmarks.md).
+	 */
 	io_uring_sqe_set_data(sqe, io);
 }
 
@@ -381,7 +388,7 @@ int pc_io_run(struct pc_cache *c, struct pc_io *ios, int n)
 		ios[i].done = 0;
 	/*
 	 * One small request has nothing to batch: the ring would only hand
-	 * it to an io-wq worker (writes are IOSQE_ASYNC, fsync always goes
+	 * it to an io-wq worker (as a buffered write or an fsync always goes
 	 * there) and wake us when that thread is done - two context
 	 * switches on the path of an msync(MS_SYNC) of one page.  Issue it
 	 * from this thread instead: measured here, msync(MS_SYNC) of one

@@ -1460,6 +1460,81 @@ START_TEST(test_coalesce)
 }
 END_TEST
 
+/*
+ * pc_writeback_range writes the range's dirty pages and nothing else, leaves
+ * the commit to pc_write_and_wait (which then writes nothing again), and
+ * reports a failed write, keeping the page dirty for the retry.
+ */
+START_TEST(test_writeback_range)
+{
+	struct pc_cache *c = t_cache(1024, _i);
+	const size_t size = 40 * PS + 100;
+	unsigned char *expect = t_malloc(size), *buf = t_malloc(10 * PS);
+	struct pc_stats st0, st;
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+	unsigned char b = 0x5a;
+	pc_errseq_t es;
+	int fd, ret;
+
+	T_VARIANT();
+
+	t_path(path, sizeof(path), "f");
+	t_pat_fill(expect, size, 0, 91);
+	m = t_map(c, path, O_RDWR);
+	es = pc_errseq_sample(m);
+	t_write(m, expect, size, 0, false);
+	pc_stats_read(c, &st0);
+	ret = pc_writeback_range(m, (off_t)(10 * PS), (off_t)(20 * PS));
+	ck_assert_msg(ret == 0, "pc_writeback_range: %s", strerror(-ret));
+	ck_assert(pc_has_dirty_range(m, 0, (off_t)(10 * PS)));
+	ck_assert(!pc_has_dirty_range(m, (off_t)(10 * PS), (off_t)(20 * PS)));
+	ck_assert(pc_has_dirty_range(m, (off_t)(21 * PS), (off_t)size));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(t_pread_full(fd, buf, 10 * PS, (off_t)(10 * PS)),
+			 (ssize_t)(10 * PS));
+	close(fd);
+	ck_assert_msg(t_first_diff(buf, expect + 10 * PS, 10 * PS) < 0,
+		      "pc_writeback_range: the range is not in the backing file");
+	pc_stats_read(c, &st);
+	ck_assert_uint_eq(st.syncs, st0.syncs);
+	ck_assert_uint_ge(st.bytes_written - st0.bytes_written, 10 * PS);
+
+	ret = pc_writeback_range(m, 0, -1);
+	ck_assert_msg(ret == 0, "pc_writeback_range: %s", strerror(-ret));
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m), 0);
+	t_check_backing(path, expect, (off_t)size, "pc_writeback_range");
+	ck_assert_msg(!pc_mapping_synced(m),
+		      "written back but not committed, yet counted as synced");
+	pc_stats_read(c, &st0);
+	t_sync(m);
+	pc_stats_read(c, &st);
+	ck_assert_uint_eq(st.bytes_written, st0.bytes_written);
+	ck_assert(pc_mapping_synced(m));
+
+	pc_fault_set(c, PC_FAULT_WRITE, EIO, UINT_MAX);
+	t_write(m, &b, 1, (off_t)PS + 3, false);
+	expect[PS + 3] = b;
+	ret = pc_writeback_range(m, 0, -1);
+	ck_assert_msg(ret == -EIO, "pc_writeback_range with EIO injected: %d",
+		      ret);
+	ck_assert(pc_has_dirty_range(m, (off_t)PS, (off_t)(2 * PS)));
+	ck_assert_int_eq(pc_errseq_check_and_advance(m, &es), -EIO);
+	pc_fault_set(c, PC_FAULT_WRITE, 0, 0);
+	ret = pc_writeback_range(m, 0, -1);
+	ck_assert_msg(ret == 0, "pc_writeback_range retry: %s", strerror(-ret));
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m), 0);
+	t_check_backing(path, expect, (off_t)size, "retry after the fault");
+	t_sync(m);
+	ck_assert_int_eq(pc_errseq_check_and_advance(m, &es), 0);
+	pc_mapping_put(m);
+	free(buf);
+	free(expect);
+	t_cache_destroy(c);
+}
+END_TEST
+
 /* A sequential reader gets read-ahead. */
 START_TEST(test_readahead)
 {
@@ -3488,6 +3563,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_writeback_start, 0, 2);
 	tcase_add_loop_test(tc, test_expire, 0, 2);
 	tcase_add_loop_test(tc, test_coalesce, 0, 2);
+	tcase_add_loop_test(tc, test_writeback_range, 0, 2);
 	tcase_add_loop_test(tc, test_readahead, 0, 2);
 	tcase_add_loop_test(tc, test_drop_backing_cache, 0, 2);
 	suite_add_tcase(s, tc);
