@@ -462,8 +462,11 @@ static void watch_add(struct fs *fs, struct fs_inode *inode,
 		if (w->wd < 0 && err == ENOSPC &&
 		    !atomic_exchange(&fs->watch_enospc_logged, true))
 			fuse_log(FUSE_LOG_WARNING,
-				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches); files beyond it are only polled, outside write()s to them are seen within %u ms, outside renames after entry_timeout\n",
-				 FS_WATCH_IDLE_MS);
+				 "mmapfs: out of inotify watches (fs.inotify.max_user_watches, or user.max_inotify_watches in a user namespace); files beyond it are only polled, outside write()s to them are seen within %u ms while open, %u ms when idle (%u ms if closed and out of the descriptor cache), outside renames after entry_timeout\n",
+				 fs->cfg.revalidate_ms,
+				 fs->cfg.revalidate_ms > FS_WATCH_IDLE_MS ?
+				 fs->cfg.revalidate_ms : FS_WATCH_IDLE_MS,
+				 FS_WATCH_CLOSED_MS);
 	}
 
 	pthread_mutex_lock(&fs->watch_lock);
