@@ -361,6 +361,17 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 	fs_handle_add(fs, &file->h, false);
 	pthread_mutex_lock(&inode->lock);
 	file->wb_err = pc_errseq_sample(m);
+	/*
+	 * The watcher fstat()s every open file each revalidate_ms.  When more
+	 * files are open than the cache keeps descriptors for (max_file_fds),
+	 * each check would reopen the mapping's by handle and evict another
+	 * (10,000 open files: ~70 % of the daemon's CPU went there): lend it
+	 * this file's own descriptor for that.  fs_file_close takes it back.
+	 */
+	file->open_next = inode->open_files;
+	inode->open_files = file;
+	if (!file->open_next)
+		pc_mapping_lend_fd(m, -1, fd);
 	inode->nopen++;
 	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
@@ -377,9 +388,10 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 void fs_file_close(struct fs *fs, struct fs_file *file)
 {
 	struct fs_inode *inode = file->inode;
+	struct fs_file **pp;
+	struct pc_mapping *m;
 
 	fs_handle_del(fs, &file->h);
-	close(file->fd);
 	if (file->flock_fd >= 0)
 		close(file->flock_fd);
 	if (file->writer) {
@@ -387,9 +399,23 @@ void fs_file_close(struct fs *fs, struct fs_file *file)
 		atomic_fetch_sub(&inode->nwriters, 1);
 	}
 	pthread_mutex_lock(&inode->lock);
+	for (pp = &inode->open_files; *pp; pp = &(*pp)->open_next) {
+		if (*pp == file) {
+			*pp = file->open_next;
+			break;
+		}
+	}
+	/* If ours is the lent descriptor, lend the next open file's (or
+	 * none); this waits out an fstat() using ours, so it may be
+	 * closed below.  (No mapping after fs_stop: nothing polls.) */
+	m = atomic_load(&inode->mapping);
+	if (m)
+		pc_mapping_lend_fd(m, file->fd, inode->open_files ?
+				   inode->open_files->fd : -1);
 	inode->nopen--;
 	atomic_store(&inode->nopen_hint, inode->nopen);
 	pthread_mutex_unlock(&inode->lock);
+	close(file->fd);
 	fs_inode_put(fs, inode);
 	free(file);
 }

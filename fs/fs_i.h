@@ -197,6 +197,10 @@ struct fs_inode {
 
 	pthread_mutex_t lock;
 	unsigned int nopen;		/* protected by lock */
+	/* Regular files: those open (newest first), protected by lock.  The
+	 * first one's descriptor is lent to the mapping for the watcher's
+	 * fstat() (pc_mapping_lend_fd): file.c. */
+	struct fs_file *open_files;
 	/*
 	 * [guard_start, guard_end): the part past the old EOF of the page
 	 * that held EOF before the size grew; the kernel may still launder
@@ -244,6 +248,7 @@ struct fs_handle {
 struct fs_file {
 	struct fs_handle h;		/* first: the handle list */
 	struct fs_inode *inode;		/* holds a refcount */
+	struct fs_file *open_next;	/* inode->lock: inode->open_files */
 	int fd;				/* caller's flags minus O_APPEND,
 					 * O_DIRECT, O_TRUNC, O_CREAT, O_EXCL:
 					 * for fallocate, lseek and

@@ -714,8 +714,12 @@ void fs_table_put_mappings(struct fs *fs)
 	for (i = 0; i < fs->nbuckets; i++) {
 		for (p = fs->buckets[i]; p; p = p->hash_next) {
 			m = atomic_exchange(&p->mapping, NULL);
-			if (m)
+			if (m) {
+				/* Files the kernel never released close
+				 * their descriptors later (fs_destroy). */
+				pc_mapping_lend_fd(m, -1, -1);
 				pc_mapping_put(m);
+			}
 		}
 	}
 	pthread_mutex_unlock(&fs->table_lock);

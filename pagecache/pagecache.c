@@ -887,6 +887,7 @@ int pc_mapping_create(struct pc_cache *c, int fd, struct pc_mapping **out)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wait, NULL);
 	m->fd = fd;
+	m->stat_fd = -1;
 	m->writable = (fl & O_ACCMODE) == O_RDWR;
 	m->i_size = st.st_size;
 	m->backing_size = st.st_size;
@@ -1082,6 +1083,19 @@ int pc_mapping_fstat(struct pc_mapping *m, struct stat *st)
 	int fd, r = 0;
 
 	pthread_mutex_lock(&m->lock);
+	if (m->stat_fd >= 0) {
+		/* Lent: no reopen, and the LRU stays as I/O ordered it. */
+		fd = m->stat_fd;
+		m->stat_users++;
+		pthread_mutex_unlock(&m->lock);
+		if (fstat(fd, st) < 0)
+			r = -errno;
+		pthread_mutex_lock(&m->lock);
+		m->stat_users--;
+		pthread_cond_broadcast(&m->wait);
+		pthread_mutex_unlock(&m->lock);
+		return r;
+	}
 	wait_unquiesced(m);
 	fd = pc_mapping_fd_locked(m);
 	m->nr_io++;
@@ -1095,6 +1109,19 @@ int pc_mapping_fstat(struct pc_mapping *m, struct stat *st)
 	pthread_cond_broadcast(&m->wait);
 	pthread_mutex_unlock(&m->lock);
 	return r;
+}
+
+void pc_mapping_lend_fd(struct pc_mapping *m, int old, int fd)
+{
+	pthread_mutex_lock(&m->lock);
+	if (old < 0 || m->stat_fd == old) {
+		m->stat_fd = fd;
+		/* The previous one may be closed on return: nobody may
+		 * still fstat() it (its number could be reused). */
+		while (m->stat_users)
+			pthread_cond_wait(&m->wait, &m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 bool pc_mapping_has_fd(struct pc_mapping *m)

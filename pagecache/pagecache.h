@@ -297,8 +297,24 @@ bool pc_mapping_writable(struct pc_mapping *m);
 int pc_mapping_set_reopen(struct pc_mapping *m, int mount_fd,
 			  const void *handle);
 
-/* pc_mapping_fstat - fstat() the backing file (reopened if needed). */
+/*
+ * pc_mapping_fstat - fstat() the backing file: through the descriptor lent
+ * by pc_mapping_lend_fd if there is one, else the mapping's own (reopened
+ * by handle if it was closed).
+ */
 int pc_mapping_fstat(struct pc_mapping *m, struct stat *st);
+
+/*
+ * pc_mapping_lend_fd - let pc_mapping_fstat use @fd, a descriptor of the
+ * same backing file the caller keeps open (a file open through the mount),
+ * instead of reopening the mapping's own by handle once the cache closed
+ * it.  With many files open and idle, polling them would otherwise reopen
+ * and close one descriptor per check and evict another's (the LRU holds
+ * max_fds).  Replaces whatever was lent; -1 lends none.  If @old (>= 0) is
+ * given, the swap happens only if @old is what is lent now.  Returns once
+ * no fstat() uses the previous descriptor: the caller may then close it.
+ */
+void pc_mapping_lend_fd(struct pc_mapping *m, int old, int fd);
 
 /* pc_mapping_has_fd - the backing descriptor is open now (a hint). */
 bool pc_mapping_has_fd(struct pc_mapping *m);

@@ -127,6 +127,9 @@ struct pc_mapping {
 	int fd;				/* lock; replaced only when quiesced;
 					 * -1 while closed (reopenable) */
 	struct file_handle *handle;	/* lock: set once; NULL: never closed */
+	int stat_fd;			/* lock: lent for fstat only, or -1
+					 * (pc_mapping_lend_fd) */
+	unsigned int stat_users;	/* lock: fstat()s on stat_fd running */
 	int mount_fd;			/* with handle */
 	bool gone;			/* lock: reopening found ESTALE */
 	bool on_fd_lru;			/* cache->fd_lock */

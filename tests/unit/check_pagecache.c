@@ -1313,6 +1313,82 @@ START_TEST(test_reopen_by_handle)
 }
 END_TEST
 
+/*
+ * A lent descriptor (pc_mapping_lend_fd: a file open through the mount)
+ * serves pc_mapping_fstat without reopening the mapping's own, so polling
+ * many open files does not churn the LRU; only while it is lent.
+ */
+START_TEST(test_lend_fd)
+{
+	char pa[PATH_MAX], pb[PATH_MAX];
+	struct file_handle *ha, *hb;
+	struct pc_mapping *ma, *mb;
+	struct pc_config cfg;
+	struct stat st, want;
+	struct pc_cache *c;
+	int mfd, fd, la;
+
+	T_VARIANT();
+	t_path(pa, sizeof(pa), "a");
+	t_path(pb, sizeof(pb), "b");
+	t_make_file(pa, PS, 61);
+	t_make_file(pb, PS, 62);
+	mfd = open(t_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ha = t_handle(pa);
+	hb = t_handle(pb);
+	fd = ha ? open_by_handle_at(mfd, ha, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		fprintf(stderr, "test_lend_fd: no file handles in %s (%s): skipped\n",
+			t_dir, strerror(errno));
+		free(ha);
+		free(hb);
+		close(mfd);
+		return;
+	}
+	close(fd);
+	ck_assert_int_eq(stat(pa, &want), 0);
+
+	t_cfg(&cfg, 256, _i);
+	cfg.max_fds = 1;
+	c = t_cache_new(&cfg);
+	ma = t_map(c, pa, O_RDWR);
+	mb = t_map(c, pb, O_RDWR);
+	ck_assert_int_eq(pc_mapping_set_reopen(ma, mfd, ha), 0);
+	ck_assert_int_eq(pc_mapping_set_reopen(mb, mfd, hb), 0);
+	ck_assert(!pc_mapping_has_fd(ma));	/* b's evicted a's */
+
+	la = open(pa, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(la, 0);
+	pc_mapping_lend_fd(ma, -1, la);
+	ck_assert_int_eq(pc_mapping_fstat(ma, &st), 0);
+	ck_assert(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
+	ck_assert(!pc_mapping_has_fd(ma));	/* not reopened */
+	ck_assert(pc_mapping_has_fd(mb));	/* nor b evicted */
+	ck_assert_uint_eq(pc_cache_fds(c), 1);
+
+	/* Taking back a descriptor that is not the lent one changes nothing. */
+	pc_mapping_lend_fd(ma, la + 1000, -1);
+	ck_assert_int_eq(pc_mapping_fstat(ma, &st), 0);
+	ck_assert(!pc_mapping_has_fd(ma));
+
+	/* Taken back: fstat reopens the mapping's own again. */
+	pc_mapping_lend_fd(ma, la, -1);
+	close(la);
+	ck_assert_int_eq(pc_mapping_fstat(ma, &st), 0);
+	ck_assert(st.st_ino == want.st_ino);
+	ck_assert(pc_mapping_has_fd(ma));
+	ck_assert(!pc_mapping_has_fd(mb));
+
+	pc_mapping_put(ma);
+	pc_mapping_put(mb);
+	t_cache_destroy(c);
+	close(mfd);
+	free(ha);
+	free(hb);
+}
+END_TEST
+
 /* Dirty data outlives the last put: destroy and sync_all write it back. */
 START_TEST(test_put_dirty_then_destroy)
 {
@@ -3559,6 +3635,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_invalidate, 0, 2);
 	tcase_add_loop_test(tc, test_set_fd, 0, 2);
 	tcase_add_loop_test(tc, test_reopen_by_handle, 0, 2);
+	tcase_add_loop_test(tc, test_lend_fd, 0, 2);
 	tcase_add_loop_test(tc, test_put_dirty_then_destroy, 0, 2);
 	tcase_add_loop_test(tc, test_writeback_start, 0, 2);
 	tcase_add_loop_test(tc, test_expire, 0, 2);
