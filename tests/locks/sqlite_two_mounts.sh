@@ -48,8 +48,8 @@ con.execute('CREATE TABLE c(n INTEGER)')
 con.execute('INSERT INTO c VALUES (0)')
 con.close()" || t_fail "$mode: creating the database"
 	writers=$3
-	r_timeout 300 "$PY" "$W" "$MP1/$db" m1 "$N" "$mode" "$mmap" & A=$!
-	r_timeout 300 "$PY" "$W" "$MP2/$db" m2 "$N" "$mode" "$mmap" & B=$!
+	BK_DB=$BK/$db r_timeout 300 "$PY" "$W" "$MP1/$db" m1 "$N" "$mode" "$mmap" & A=$!
+	BK_DB=$BK/$db r_timeout 300 "$PY" "$W" "$MP2/$db" m2 "$N" "$mode" "$mmap" & B=$!
 	C=""
 	[ "$writers" = 3 ] &&
 		{ r_timeout 300 "$PY" "$W" "$BK/$db" out "$N" "$mode" "$mmap" & C=$!; }

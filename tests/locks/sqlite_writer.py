@@ -36,7 +36,16 @@ for i in range(n):
     try:
         run(i)
     except sqlite3.Error as e:
-        # the extended code tells which system call failed
-        sys.exit("%s: transaction %d: %s (%s)" %
-                 (who, i + 1, e, getattr(e, "sqlite_errorname", "?")))
+        # the extended code tells which system call failed; the sizes of
+        # the -wal file through this path and, if given, in the backing
+        # directory tell whose view was stale
+        import os
+        sizes = ["%s %s" % (p, os.stat(p).st_size if os.path.exists(p)
+                            else "-")
+                 for p in [db + "-wal"] + ([os.environ["BK_DB"] + "-wal"]
+                                           if os.environ.get("BK_DB")
+                                           else [])]
+        sys.exit("%s: transaction %d: %s (%s); sizes: %s" %
+                 (who, i + 1, e, getattr(e, "sqlite_errorname", "?"),
+                  ", ".join(sizes)))
 con.close()
