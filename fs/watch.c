@@ -693,6 +693,35 @@ static bool kernel_may_be_dirty(struct fs *fs, struct fs_watch *w)
 	return dirty;
 }
 
+/*
+ * Append @w, with @fl, to the growing arrays *@a and *@f (*@n used, *@cap
+ * allocated) and take a reference on it.  Caller holds watch_lock.
+ * Returns false without memory (nothing appended).
+ */
+static bool watch_push_locked(struct fs_watch ***a, unsigned char **f,
+			      size_t *n, size_t *cap, struct fs_watch *w,
+			      unsigned char fl)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct fs_watch **na = realloc(*a, nc * sizeof(*na));
+		unsigned char *nf;
+
+		if (!na)
+			return false;
+		*a = na;
+		nf = realloc(*f, nc);
+		if (!nf)
+			return false;
+		*f = nf;
+		*cap = nc;
+	}
+	w->refs++;
+	(*a)[*n] = w;
+	(*f)[(*n)++] = fl;
+	return true;
+}
+
 static void sort_by_write_seq(struct fs_watch **ws, unsigned char *fl,
 			      size_t n);
 static void put_checked(struct fs *fs, struct fs_watch **ws, size_t n);
@@ -713,26 +742,10 @@ static void write_back_earlier(struct fs *fs, struct fs_watch *w)
 	size_t n = 0, cap = 0;
 
 	pthread_mutex_lock(&fs->watch_lock);
-	for (o = fs->watch_list; o; o = o->next) {
-		if (o == w || o->dir || !o->inode)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct fs_watch **na = realloc(ws, nc * sizeof(*na));
-			unsigned char *nf = realloc(fl, nc);
-
-			if (na)
-				ws = na;
-			if (nf)
-				fl = nf;
-			if (!na || !nf)
-				break;
-			cap = nc;
-		}
-		o->refs++;
-		fl[n] = 0;
-		ws[n++] = o;
-	}
+	for (o = fs->watch_list; o; o = o->next)
+		if (o != w && !o->dir && o->inode &&
+		    !watch_push_locked(&ws, &fl, &n, &cap, o, 0))
+			break;	/* out of memory: write back fewer */
 	pthread_mutex_unlock(&fs->watch_lock);
 	sort_by_write_seq(ws, fl, n);
 	for (size_t i = 0; i < n; i++) {
@@ -1189,23 +1202,9 @@ static size_t lock_collect(struct fs *fs, struct fs_inode *inode, bool all,
 			fl |= LW_EVENT;
 		if (!fl && !all)
 			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct fs_watch **na = realloc(a, nc * sizeof(*na));
-			unsigned char *nf = realloc(f, nc);
-
-			if (na)
-				a = na;
-			if (nf)
-				f = nf;
-			if (!na || !nf)
-				break;	/* out of memory: check fewer */
-			cap = nc;
-		}
+		if (!watch_push_locked(&a, &f, &n, &cap, w, fl))
+			break;	/* out of memory: check fewer */
 		w->lock_dirty = false;
-		w->refs++;
-		a[n] = w;
-		f[n++] = fl;
 	}
 	pthread_mutex_unlock(&fs->watch_lock);
 	*out = a;
