@@ -618,6 +618,8 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* The kernel has no copy of what it reads: nothing stale to guard. */
 	eof_seen(inode, off, off + (off_t)size, EOF_READ, &gs, &ge);
 	kernel_cached_set(inode);
+	/* the kernel's copy of these pages starts from what it reads now */
+	pc_ghosts_forget(m, off, size);
 	n = pc_read(m, buf, size, off);
 	if (n < 0)
 		fs_reply_err(req, (int)n);

@@ -646,6 +646,7 @@ static void tell_kernel(struct fs *fs, struct fs_watch *w, off_t before,
 	buf = malloc((size_t)ps);
 	if (!buf)
 		return;
+	pc_ghosts_forget(w->m, start, (size_t)(after - start));
 	n = pc_read(w->m, buf, (size_t)(after - start), start);
 	if (n <= 0) {
 		free(buf);
@@ -827,17 +828,19 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 /*
  * A change we took for our own write-back may have hidden an outside write
  * that landed at the same time (the stat shows only the last of them), and
- * nothing would ever show it again.  Once none of our data in the file is
- * dirty or in flight, compare our cached pages with the file; a page that
- * differs is an outside change.  Clears w->verify when the comparison was
- * complete.  Caller holds w->check_lock.  Returns true if one differs.
+ * nothing would ever show it again.  Compare our clean cached pages with
+ * the file; a page that differs is an outside change.  Clears w->verify
+ * when a difference was found or every page could be compared (none was
+ * dirty, in flight or being filled).  Caller holds w->check_lock.  Returns true if one differs.
  */
 static bool verify_own(struct fs *fs, struct fs_watch *w)
 {
-	bool clean = pc_mapping_dirty_bytes(w->m) == 0;
-	bool differs = pc_cached_differs(w->m, FS_WATCH_VERIFY_MAX);
+	bool complete;
+	bool differs = pc_cached_differs(w->m, FS_WATCH_VERIFY_MAX, &complete);
 
-	if (differs || clean)
+	/* A page dirty during the comparison may hold the stale bytes
+	 * next to ours: only a comparison of every page settles it. */
+	if (differs || complete)
 		w->verify = false;
 	if (differs)
 		atomic_fetch_add(&fs->watch_stats.verified, 1);
@@ -917,8 +920,12 @@ static void watch_check_locked(struct fs *fs, struct fs_watch *w,
 	      st.st_mtim.tv_nsec == w->snap.st_mtim.tv_nsec))) {
 		/* Size unchanged, after a metadata change of ours: a
 		 * SETATTR, xattr or LINK of this inode (ctime, perhaps the
-		 * times), or some UNLINK or RENAME (ctime only). */
+		 * times), or some UNLINK or RENAME (ctime only).  An outside
+		 * write at the same time would hide behind it too: compare
+		 * a small file once clean, as after our own write-back. */
 		atomic_fetch_add(&fs->watch_stats.own, 1);
+		if (st.st_size <= FS_WATCH_VERIFY_MAX)
+			w->verify = true;
 		w->snap = st;
 		w->meta = meta;
 		w->imeta = imeta;
@@ -1166,7 +1173,8 @@ static bool lock_check(struct fs *fs, struct fs_watch *w, bool strict)
 	 * leaves a stat that shows only the last of the two, which our
 	 * release then took as its baseline.
 	 */
-	if (!reacted && strict && pc_cached_differs(w->m, FS_LOCK_VERIFY_MAX))
+	if (!reacted && strict &&
+	    pc_cached_differs(w->m, FS_LOCK_VERIFY_MAX, NULL))
 		reacted = true;
 	if (reacted) {
 		meta_sample(fs, w, &ms);

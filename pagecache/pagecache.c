@@ -1824,6 +1824,27 @@ static void ghosts_drop_locked(struct pc_mapping *m)
 	}
 }
 
+void pc_ghosts_forget(struct pc_mapping *m, off_t off, size_t len)
+{
+	size_t ps = m->cache->page_size;
+	uint64_t first, last;
+
+	if (!len || off < 0)
+		return;
+	first = (uint64_t)off / ps;
+	last = ((uint64_t)off + len - 1) / ps;
+	pthread_mutex_lock(&m->lock);
+	for (uint64_t i = first; m->nr_ghosts && i <= last; i++) {
+		struct pc_ghost *g = pc_radix_delete(&m->ghosts, i);
+
+		if (g) {
+			free(g);
+			m->nr_ghosts--;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void pc_ghosts_drop(struct pc_mapping *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -1958,7 +1979,7 @@ uint64_t pc_mapping_write_seq(struct pc_mapping *m)
 
 /* ---- pc_cached_differs -------------------------------------------------- */
 
-bool pc_cached_differs(struct pc_mapping *m, off_t max)
+bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete)
 {
 	struct pc_cache *c = m->cache;
 	size_t ps = c->page_size;
@@ -1970,6 +1991,8 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max)
 	off_t len;
 	int fd;
 
+	if (complete)
+		*complete = true;
 	pthread_mutex_lock(&m->lock);
 	len = m->backing_size < max ? m->backing_size : max;
 	if (m->quiesce || m->i_size > max || len <= 0) {
@@ -1990,6 +2013,9 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max)
 	for (uint64_t i = 0; i < npages; i++) {
 		struct pc_page *p = pc_radix_lookup(&m->pages, i);
 
+		if (p && (p->flags & (PG_LOCKED | PG_DIRTY | PG_WRITEBACK)) &&
+		    complete)
+			*complete = false;	/* not compared: look again */
 		if (!p || (p->flags & (PG_LOCKED | PG_DIRTY | PG_WRITEBACK)) ||
 		    !(p->flags & PG_UPTODATE))
 			continue;

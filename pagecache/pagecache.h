@@ -383,6 +383,13 @@ int pc_truncate(struct pc_mapping *m, off_t size);
 long pc_invalidate_range_keep_base(struct pc_mapping *m, off_t start,
 				   off_t end);
 void pc_ghosts_drop(struct pc_mapping *m);
+/*
+ * pc_ghosts_forget - the kernel is reading bytes [@off, @off + @len) from us
+ * (or being given them): it holds no older copy of those pages any more,
+ * so their ghosts must not be the base of its later write-backs - those
+ * start from what it reads now.
+ */
+void pc_ghosts_forget(struct pc_mapping *m, off_t off, size_t len);
 
 /*
  * pc_cached_differs - does a clean cached page of @m differ from the backing
@@ -390,9 +397,12 @@ void pc_ghosts_drop(struct pc_mapping *m);
  * whole backing file and compares every clean page we hold.  For a change
  * that neither inotify nor the file's stat can tell from our own write-back
  * (both happened at once: the stat shows the last of them).  Conservatively
- * true if the file cannot be read or a truncation is in progress.
+ * true if the file cannot be read or a truncation is in progress.  With
+ * @complete, tells whether every cached page was compared (false: some
+ * were dirty, in flight or being filled, and their other bytes may be the
+ * stale ones).
  */
-bool pc_cached_differs(struct pc_mapping *m, off_t max);
+bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete);
 
 /*
  * pc_invalidate_range - forget cached pages in [start, end) (end = -1: to the
