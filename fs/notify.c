@@ -101,18 +101,18 @@ static void *notify_main(void *arg)
 			bv.buf[0].mem = r->data;
 			err = fuse_lowlevel_notify_store(fs->se, r->ino, r->off,
 							 &bv, 0);
-		} else if (r->outside) {
+		} else {
 			unsigned int slot = r->ino % FS_INVAL_SLOTS;
 
-			atomic_fetch_add(&fs->inval_slot[slot].busy, 1);
+			if (r->outside)
+				atomic_fetch_add(&fs->inval_slot[slot].busy, 1);
 			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
 							       r->off, r->len);
-			atomic_store(&fs->inval_slot[slot].end_ms,
-				     fs_now_ms());
-			atomic_fetch_sub(&fs->inval_slot[slot].busy, 1);
-		} else {
-			err = fuse_lowlevel_notify_inval_inode(fs->se, r->ino,
-							       r->off, r->len);
+			if (r->outside) {
+				atomic_store(&fs->inval_slot[slot].end_ms,
+					     fs_now_ms());
+				atomic_fetch_sub(&fs->inval_slot[slot].busy, 1);
+			}
 		}
 		/* -ENOENT: the kernel has no such inode cached; fine. */
 		if (err && err != -ENOENT)
@@ -202,15 +202,17 @@ static bool inval_queued_locked(struct fs *fs, fuse_ino_t ino, off_t off,
 	return found;
 }
 
-bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
-		     unsigned int wait_ms)
+/* An invalidation of [@off, @off + @len) of @ino (0, 0: all); @outside
+ * ones are never merged into a queued twin (they mark inval_slot). */
+static bool notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+			 unsigned int wait_ms, bool outside)
 {
 	struct fs_notify_req *r;
 	bool dup;
 
 	if (!fs->notify_running)
 		return false;
-	if (!wait_ms) {
+	if (!wait_ms && !outside) {
 		pthread_mutex_lock(&fs->notify_lock);
 		dup = inval_queued_locked(fs, ino, off, len);
 		pthread_mutex_unlock(&fs->notify_lock);
@@ -223,21 +225,21 @@ bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
 	r->ino = ino;
 	r->off = off;
 	r->len = len;
+	r->outside = outside;
 	r->refs = 2;
 	return notify_queue(fs, r, wait_ms);
+}
+
+bool fs_notify_inval(struct fs *fs, fuse_ino_t ino, off_t off, off_t len,
+		     unsigned int wait_ms)
+{
+	return notify_inval(fs, ino, off, len, wait_ms, false);
 }
 
 bool fs_notify_inval_outside(struct fs *fs, fuse_ino_t ino,
 			     unsigned int wait_ms)
 {
-	struct fs_notify_req *r;
-
-	if (!fs->notify_running || !(r = calloc(1, sizeof(*r))))
-		return false;
-	r->ino = ino;
-	r->outside = true;
-	r->refs = 2;
-	return notify_queue(fs, r, wait_ms);
+	return notify_inval(fs, ino, 0, 0, wait_ms, true);
 }
 
 bool fs_notify_store(struct fs *fs, fuse_ino_t ino, off_t off, void *data,
