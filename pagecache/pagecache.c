@@ -418,12 +418,17 @@ void pc_mapping_dirty_list_add(struct pc_mapping *m)
 
 	pthread_mutex_lock(&c->lock);
 	if (!m->on_dirty_list) {
+		/* at the tail: the list stays in the order mappings became
+		 * dirty, oldest first, as the write-back pass wants it */
 		m->on_dirty_list = true;
-		m->dl_prev = NULL;
-		m->dl_next = c->dirty_head;
-		if (c->dirty_head)
-			c->dirty_head->dl_prev = m;
-		c->dirty_head = m;
+		m->dl_next = NULL;
+		m->dl_prev = c->dirty_tail;
+		if (c->dirty_tail)
+			c->dirty_tail->dl_next = m;
+		else
+			c->dirty_head = m;
+		c->dirty_tail = m;
+		c->nr_dirty_mappings++;
 		atomic_fetch_add(&m->refcount, 1);	/* the cache's */
 		m->dirtied_when_ms = pc_now_ms();
 	}
@@ -457,7 +462,10 @@ void pc_mapping_dirty_list_del(struct pc_mapping *m)
 				c->dirty_head = m->dl_next;
 			if (m->dl_next)
 				m->dl_next->dl_prev = m->dl_prev;
+			else
+				c->dirty_tail = m->dl_prev;
 			m->dl_prev = m->dl_next = NULL;
+			c->nr_dirty_mappings--;
 			drop = true;
 		}
 		pthread_mutex_unlock(&c->lock);
@@ -803,6 +811,9 @@ int pc_cache_destroy(struct pc_cache *c)
 			c->dirty_head = m->dl_next;
 			if (c->dirty_head)
 				c->dirty_head->dl_prev = NULL;
+			else
+				c->dirty_tail = NULL;
+			c->nr_dirty_mappings--;
 			m->on_dirty_list = false;
 		}
 		pthread_mutex_unlock(&c->lock);
@@ -2208,9 +2219,28 @@ void pc_writeback_start(struct pc_mapping *m)
 {
 	bool kick;
 
+	struct pc_cache *c = m->cache;
+
 	pthread_mutex_lock(&m->lock);
 	kick = m->wb_kick = m->nr_dirty > 0;
+	if (kick) {
+		/* The next pass takes the queued mappings without scanning
+		 * the whole dirty list, which can hold many thousands. */
+		pthread_mutex_lock(&c->lock);
+		if (!m->on_kick_list) {
+			m->on_kick_list = true;
+			m->kick_next = NULL;
+			if (c->kick_tail)
+				c->kick_tail->kick_next = m;
+			else
+				c->kick_head = m;
+			c->kick_tail = m;
+			c->nr_kicked++;
+			atomic_fetch_add(&m->refcount, 1);	/* the queue's */
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (kick)
-		pc_wb_kick(m->cache);
+		pc_wb_kick(c);
 }

@@ -157,7 +157,12 @@
  *   A background thread (one io_uring per batch, taken from a pool).  It writes a mapping's dirty pages
  *   when the cache's dirty bytes exceed dirty_background_bytes or when the
  *   mapping has been dirty longer than dirty_expire_ms (checked every
- *   writeback_interval_ms).  Adjacent dirty pages are coalesced into one
+ *   writeback_interval_ms), and a mapping queued by pc_writeback_start (a
+ *   close) at once.  The dirty-mapping list is kept oldest first; a scan
+ *   walks all of it (every writeback_interval_ms, or above the background
+ *   threshold), while a pass woken by pc_writeback_start takes only the
+ *   queued mappings, so that closing many freshly written files costs no
+ *   walk of all of them.  Adjacent dirty pages are coalesced into one
  *   IORING_OP_WRITEV of at most max_write_pages pages.  Writers that would push
  *   dirty bytes past dirty_bytes wait while write-back makes progress.
  *   pc_write_and_wait() (fsync) writes the mapping's dirty pages itself on a

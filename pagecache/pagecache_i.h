@@ -174,6 +174,10 @@ struct pc_mapping {
 
 	bool on_dirty_list;		/* cache->lock */
 	struct pc_mapping *dl_prev, *dl_next; /* cache->lock */
+	bool on_kick_list;		/* cache->lock */
+	struct pc_mapping *kick_next;	/* cache->lock */
+	uint64_t wb_pass_stamp;		/* cache->lock: the last pass that
+					 * took it as a candidate */
 };
 
 /* ---- The cache ---------------------------------------------------------- */
@@ -191,7 +195,12 @@ struct pc_cache {
 	pthread_mutex_t lock;		/* cache->lock */
 	pthread_cond_t space;		/* a page became free or clean */
 	struct pc_page *newest, *oldest, *hand;	/* SIEVE list, lock */
-	struct pc_mapping *dirty_head;	/* dirty-mapping list, lock */
+	struct pc_mapping *dirty_head;	/* dirty-mapping list, lock: oldest */
+	struct pc_mapping *dirty_tail;	/* first, each holding a reference */
+	unsigned long nr_dirty_mappings; /* lock: on the dirty list */
+	struct pc_mapping *kick_head;	/* lock: pc_writeback_start's queue */
+	struct pc_mapping *kick_tail;	/* for the next pass, each holding a */
+	unsigned long nr_kicked;	/* reference; lock */
 	struct pc_ring *ring_pool;	/* idle rings for sync I/O, lock */
 	unsigned int nr_rings;		/* lock */
 	unsigned int sync_all;		/* lock: pc_cache_sync_all running */
@@ -230,6 +239,10 @@ struct pc_cache {
 	bool wb_kicked;			/* wb_lock */
 	bool wb_stop;			/* wb_lock */
 	struct pc_ring *wb_ring;	/* engine's own ring, engine only */
+	uint64_t wb_pass_no;		/* engine only: passes so far */
+	uint64_t wb_last_scan_ms;	/* engine only: last dirty-list scan */
+	struct pc_mapping **wb_cand;	/* engine only: a pass's candidates */
+	size_t wb_cand_cap;		/* engine only */
 
 #ifdef PC_FAULT_INJECTION
 	pthread_mutex_t fault_lock;

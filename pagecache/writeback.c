@@ -849,18 +849,79 @@ void pc_wb_kick(struct pc_cache *c)
 	pthread_mutex_unlock(&c->wb_lock);
 }
 
-#define PC_PASS_MAPPINGS 256
+/*
+ * A pass's candidates.  A pass triggered by pc_writeback_start (a close)
+ * takes only the mappings queued on the kick list; the whole dirty list is
+ * scanned when the background threshold or memory pressure asks for it or
+ * writeback_interval_ms after the last scan - never at every kick, or a
+ * program closing thousands of freshly written files would make each
+ * close cost a walk of all of them.  The dirty list is in the order the
+ * mappings became dirty, oldest first, so when the queue depth runs out
+ * the oldest data goes first.  Each candidate holds a reference; a
+ * mapping on both lists is taken once (wb_pass_stamp).  Returns the
+ * number of candidates; *more is set when some were left for lack of room.
+ */
+static size_t wb_candidates(struct pc_cache *c, bool scan, bool *more)
+{
+	size_t n = 0, want;
+	uint64_t pass;
+
+	pthread_mutex_lock(&c->lock);
+	want = c->nr_kicked + (scan ? c->nr_dirty_mappings : 0);
+	pthread_mutex_unlock(&c->lock);
+	if (want > c->wb_cand_cap) {
+		size_t cap = want + want / 2 + 16;
+		struct pc_mapping **a = realloc(c->wb_cand, cap * sizeof(*a));
+
+		if (a) {
+			c->wb_cand = a;
+			c->wb_cand_cap = cap;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	pass = ++c->wb_pass_no;
+	while (c->kick_head && n < c->wb_cand_cap) {
+		struct pc_mapping *m = c->kick_head;
+
+		c->kick_head = m->kick_next;
+		if (!c->kick_head)
+			c->kick_tail = NULL;
+		c->nr_kicked--;
+		m->on_kick_list = false;
+		m->kick_next = NULL;
+		m->wb_pass_stamp = pass;
+		c->wb_cand[n++] = m;	/* the queue's reference moves here */
+	}
+	if (scan) {
+		struct pc_mapping *m;
+
+		for (m = c->dirty_head; m && n < c->wb_cand_cap;
+		     m = m->dl_next) {
+			if (m->wb_pass_stamp == pass)
+				continue;
+			m->wb_pass_stamp = pass;
+			atomic_fetch_add(&m->refcount, 1);
+			c->wb_cand[n++] = m;
+		}
+		if (m)
+			*more = true;
+	}
+	if (c->kick_head)
+		*more = true;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
 
 /*
  * One pass: write back expired (or, above the background threshold, all)
- * dirty mappings, up to queue_depth requests; then commit mappings whose
- * written data is old enough or when clean pages are scarce.  Returns true
- * if there is more to do right away.
+ * dirty candidates, queue_depth requests at a time; then commit candidates
+ * whose written data is old enough, whose file nobody uses any more, or
+ * when clean pages are scarce.  Returns true if there is more to do right
+ * away.
  */
-static bool wb_pass(struct pc_cache *c)
+static bool wb_pass(struct pc_cache *c, bool timer)
 {
-	struct pc_mapping *cand[PC_PASS_MAPPINGS];
-	int n_cand = 0, n_req = 0, n_max = (int)c->cfg.queue_depth;
+	int n_req = 0, n_max = (int)c->cfg.queue_depth;
 	struct wb_req *reqs = malloc((size_t)n_max * sizeof(*reqs));
 	uint64_t now = pc_now_ms();
 	unsigned long busy = atomic_load(&c->nr_dirty) +
@@ -874,55 +935,61 @@ static bool wb_pass(struct pc_cache *c)
 	 */
 	bool pressure = atomic_load(&c->nr_pages) >= c->max_pages ||
 			atomic_load(&c->nr_unstable) > c->max_pages / 2;
+	bool scan = timer || over_bg || pressure ||
+		    now - c->wb_last_scan_ms >= c->cfg.writeback_interval_ms;
 	bool more = false;
+	size_t n_cand;
 
 	if (!reqs)
 		return false;
-	pthread_mutex_lock(&c->lock);
-	for (struct pc_mapping *m = c->dirty_head;
-	     m && n_cand < PC_PASS_MAPPINGS; m = m->dl_next) {
-		atomic_fetch_add(&m->refcount, 1);
-		cand[n_cand++] = m;
-	}
-	if (n_cand == PC_PASS_MAPPINGS)
-		more = true;
-	pthread_mutex_unlock(&c->lock);
+	if (scan)
+		c->wb_last_scan_ms = now;
+	n_cand = wb_candidates(c, scan, &more);
 
-	for (int i = 0; i < n_cand && n_req < n_max; i++) {
-		struct pc_mapping *m = cand[i];
+	for (size_t i = 0; i < n_cand; i++) {
+		struct pc_mapping *m = c->wb_cand[i];
 		uint64_t next = 0;
-		bool due;
 
-		/* Only the dirty list and this pass hold it: nobody uses the
-		 * file any more, so finish it now and free its descriptor. */
-		bool orphan = atomic_load(&m->refcount) <= 2;
+		for (;;) {
+			/* Only the lists and this pass hold it: nobody uses
+			 * the file any more, so finish it now and free its
+			 * descriptor. */
+			bool orphan = atomic_load(&m->refcount) <= 2;
+			bool due, full = false;
 
-		pthread_mutex_lock(&m->lock);
-		due = m->nr_dirty && !m->quiesce && !m->sync_waiters &&
-		      (!m->wb_failing || now >= m->retry_after_ms) &&
-		      (over_bg || pressure || m->wb_kick || orphan ||
-		       now - m->dirtied_when_ms >= c->cfg.dirty_expire_ms);
-		if (due) {
-			while (n_req < n_max &&
-			       wb_collect(m, &next, UINT64_MAX, &reqs[n_req]))
-				n_req++;
-			if (n_req == n_max)
-				more = true;
-			else
-				m->wb_kick = false;
-			/* the rest of the mapping is younger now */
-			if (!m->nr_dirty)
-				m->dirtied_when_ms = now;
+			pthread_mutex_lock(&m->lock);
+			due = m->nr_dirty && !m->quiesce && !m->sync_waiters &&
+			      (!m->wb_failing || now >= m->retry_after_ms) &&
+			      (over_bg || pressure || m->wb_kick || orphan ||
+			       now - m->dirtied_when_ms >=
+			       c->cfg.dirty_expire_ms);
+			if (due) {
+				while (n_req < n_max &&
+				       wb_collect(m, &next, UINT64_MAX,
+						  &reqs[n_req]))
+					n_req++;
+				if (n_req == n_max)
+					full = true;
+				else
+					m->wb_kick = false;
+				/* the rest of the mapping is younger now */
+				if (!m->nr_dirty)
+					m->dirtied_when_ms = now;
+			}
+			pthread_mutex_unlock(&m->lock);
+			if (!full)
+				break;
+			/* queue depth reached: write these, then go on */
+			wb_run(c, reqs, n_req, NULL);
+			n_req = 0;
 		}
-		pthread_mutex_unlock(&m->lock);
 	}
 	if (n_req)
 		wb_run(c, reqs, n_req, NULL);
 	free(reqs);
 
-	for (int i = 0; i < n_cand; i++) {
-		struct pc_mapping *m = cand[i];
-
+	for (size_t i = 0; i < n_cand; i++) {
+		struct pc_mapping *m = c->wb_cand[i];
 		bool orphan = atomic_load(&m->refcount) <= 2;
 
 		pthread_mutex_lock(&m->lock);
@@ -946,7 +1013,7 @@ static void *wb_thread(void *arg)
 
 	for (;;) {
 		struct timespec ts;
-		bool stop, more;
+		bool stop, more, timer;
 
 		pthread_mutex_lock(&c->wb_lock);
 		if (!c->wb_kicked && !c->wb_stop) {
@@ -961,12 +1028,13 @@ static void *wb_thread(void *arg)
 			}
 			pthread_cond_timedwait(&c->wb_cond, &c->wb_lock, &ts);
 		}
+		timer = !c->wb_kicked;
 		c->wb_kicked = false;
 		stop = c->wb_stop;
 		pthread_mutex_unlock(&c->wb_lock);
 		if (stop)
 			break;
-		more = wb_pass(c);
+		more = wb_pass(c, timer);
 		if (more)
 			pc_wb_kick(c);
 	}
@@ -1006,4 +1074,26 @@ void pc_wb_stop(struct pc_cache *c)
 	pthread_cond_signal(&c->wb_cond);
 	pthread_mutex_unlock(&c->wb_lock);
 	pthread_join(c->wb_thread, NULL);
+	/* what pc_writeback_start queued after the last pass */
+	for (;;) {
+		struct pc_mapping *m;
+
+		pthread_mutex_lock(&c->lock);
+		m = c->kick_head;
+		if (m) {
+			c->kick_head = m->kick_next;
+			if (!c->kick_head)
+				c->kick_tail = NULL;
+			c->nr_kicked--;
+			m->on_kick_list = false;
+			m->kick_next = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!m)
+			break;
+		pc_mapping_put(m);
+	}
+	free(c->wb_cand);
+	c->wb_cand = NULL;
+	c->wb_cand_cap = 0;
 }

@@ -1473,6 +1473,71 @@ START_TEST(test_writeback_start)
 }
 END_TEST
 
+/*
+ * Many dirty mappings, none due: the write-back thread must neither spin
+ * over them (it once took the newest 256 of the dirty list, found none
+ * due, and started again at once, a core's worth of CPU) nor ignore the
+ * ones past the first 256 (pc_writeback_start on the oldest mapping went
+ * unanswered while the newest stayed dirty).
+ */
+#define T_MANY_MAPPINGS 600
+
+static double t_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+START_TEST(test_many_dirty_mappings)
+{
+	struct pc_config cfg;
+	struct pc_cache *c;
+	struct pc_mapping **m = t_malloc(T_MANY_MAPPINGS * sizeof(*m));
+	unsigned char *expect = t_malloc(PS);
+	char path[PATH_MAX], name[32];
+	double cpu;
+
+	T_VARIANT();
+
+	/* room for all: 600 dirty pages stay below the background threshold */
+	t_cfg(&cfg, 8192, _i);
+	cfg.writeback_interval_ms = 20;
+	c = t_cache_new(&cfg);
+	for (int i = 0; i < T_MANY_MAPPINGS; i++) {
+		snprintf(name, sizeof(name), "m%03d", i);
+		t_path(path, sizeof(path), name);
+		m[i] = t_map(c, path, O_RDWR);
+		t_pat_fill(expect, PS, 0, 300 + i);
+		t_write(m[i], expect, PS, 0, false);
+	}
+	cpu = t_cpu_s();
+	t_sleep_us(1000000);
+	cpu = t_cpu_s() - cpu;
+	ck_assert_msg(cpu < 0.5, "%.2f s of CPU in 1 s with %d dirty mappings "
+		      "and nothing due: the write-back thread spins", cpu,
+		      T_MANY_MAPPINGS);
+	for (int i = 0; i < T_MANY_MAPPINGS; i++)
+		ck_assert_uint_eq(pc_mapping_dirty_bytes(m[i]), PS);
+
+	/* the oldest one, asked for, is written back */
+	pc_writeback_start(m[0]);
+	t_path(path, sizeof(path), "m000");
+	t_pat_fill(expect, PS, 0, 300);
+	ck_assert_msg(t_wait_backing(path, expect, PS, 10000),
+		      "pc_writeback_start of the oldest of %d dirty mappings: "
+		      "not written back within 10 s", T_MANY_MAPPINGS);
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m[T_MANY_MAPPINGS - 1]), PS);
+	for (int i = 0; i < T_MANY_MAPPINGS; i++)
+		pc_mapping_put(m[i]);
+	free(expect);
+	free(m);
+	t_cache_destroy(c);
+}
+END_TEST
+
 /* Dirty data older than dirty_expire_ms is written back unasked. */
 START_TEST(test_expire)
 {
@@ -3639,6 +3704,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_put_dirty_then_destroy, 0, 2);
 	tcase_add_loop_test(tc, test_writeback_start, 0, 2);
 	tcase_add_loop_test(tc, test_expire, 0, 2);
+	tcase_add_loop_test(tc, test_many_dirty_mappings, 0, 2);
 	tcase_add_loop_test(tc, test_coalesce, 0, 2);
 	tcase_add_loop_test(tc, test_writeback_range, 0, 2);
 	tcase_add_loop_test(tc, test_readahead, 0, 2);
