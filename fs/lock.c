@@ -393,6 +393,13 @@ static void release_flush(struct fs *fs, struct fs_inode *inode,
  * @worker: called by a FUSE worker (the wait is budgeted). */
 static void acquire_check(struct fs *fs, struct fs_inode *inode, bool worker)
 {
+	struct pc_mapping *m = fs_inode_mapping(inode);
+
+	/* A file that others may lock is one that others may write: the
+	 * kernel's write-backs of it are diffed byte by byte from now on
+	 * (pagecache.h, DIRTY BYTES), before any data under this lock. */
+	if (m)
+		pc_mapping_set_exact(m);
 	if (!fs->cfg.lock_coherence || fs->cfg.no_revalidate)
 		return;
 	atomic_fetch_add(&fs->lock_stats.acquires, 1);

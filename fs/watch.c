@@ -779,6 +779,9 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 	bool kdirty = kernel_may_be_dirty(fs, w);
 
 	atomic_fetch_add(&fs->watch_stats.outside, 1);
+	/* somebody else writes this file: diff the kernel's write-backs of
+	 * it byte by byte from now on (pagecache.h, DIRTY BYTES) */
+	pc_mapping_set_exact(w->m);
 	before = pc_size(w->m);
 	if (kdirty)
 		fs_notify_inval_outside(fs, w->ino,

@@ -1559,12 +1559,27 @@ ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+void pc_mapping_set_exact(struct pc_mapping *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->exact_bytes = true;
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- pc_write ----------------------------------------------------------- */
 
 /*
  * Copy @n bytes from @src to @dst (at byte @in of page @p) and mark dirty
- * those that differ (PC_WRITE_CHANGED).  Caller holds m->lock.
+ * those that differ (PC_WRITE_CHANGED) - once the mapping is exact
+ * (pc_mapping_set_exact) or against a ghost; else the whole range if any
+ * byte differs.  Exact: the bytes that differ and the gaps of up to PC_CHANGED_GAP
+ * equal bytes between them.  A gap that short cannot hold a whole field
+ * of 4 bytes or more that somebody else wrote (SQLite's wal-index fields
+ * are 4 and 8 bytes), so bridging it writes no foreign field back.
+ * Caller holds m->lock.
  */
+#define PC_CHANGED_GAP	3
+
 static void copy_changed_locked(struct pc_mapping *m, struct pc_page *p,
 				size_t in, const char *src, size_t n,
 				const char *base)
@@ -1572,6 +1587,16 @@ static void copy_changed_locked(struct pc_mapping *m, struct pc_page *p,
 	char *dst = p->data + in;
 	size_t i = 0;
 
+	if (!base && !m->exact_bytes) {
+		/* Nobody else is known to write this file: a changed page
+		 * is written back whole (one write, coalesced with its
+		 * neighbours), an unchanged one not at all. */
+		if (memcmp(dst, src, n)) {
+			memcpy(dst, src, n);
+			pc_set_dirty_bytes_locked(m, p, in, in + n);
+		}
+		return;
+	}
 	/* the copy the kernel started from: ours, or the ghost of it */
 	base = base ? base + in : dst;
 	while (i < n) {
@@ -1585,8 +1610,25 @@ static void copy_changed_locked(struct pc_mapping *m, struct pc_page *p,
 		if (i == n)
 			break;
 		j = i + 1;
-		while (j < n && base[j] != src[j])
-			j++;
+		for (;;) {
+			size_t k;
+
+			while (j < n && base[j] != src[j])
+				j++;
+			/* Bridge a gap of at most PC_CHANGED_GAP equal bytes
+			 * before the next changed one: random data written
+			 * whole would otherwise make a run per byte that
+			 * happens to be equal (1 in 256), 16 writes a page.
+			 * Only where our copy holds those same bytes (not a
+			 * ghost's refreshed outside bytes), so the run writes
+			 * back what we hold anyway. */
+			for (k = j; k < n && k - j < PC_CHANGED_GAP &&
+			     base[k] == src[k] && dst[k] == src[k]; k++)
+				;
+			if (k >= n || base[k] == src[k])
+				break;	/* no changed byte right after it */
+			j = k;
+		}
 		memcpy(dst + i, src + i, j - i);
 		pc_set_dirty_bytes_locked(m, p, in + i, in + j);
 		i = j;

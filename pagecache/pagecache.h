@@ -78,7 +78,15 @@
  *   pc_write() marks exactly the bytes it copies; with PC_WRITE_CHANGED
  *   (the kernel's write-back of a mapped page, which always sends the whole
  *   page) only the bytes that differ from our cached copy - the copy the
- *   kernel read from us - so a store to 4 bytes writes back 4 bytes.  When
+ *   kernel read from us - so a store to 4 bytes writes back 4 bytes, with
+ *   gaps of up to 3 equal bytes between changed ones bridged (no field of
+ *   4 bytes or more fits in them).  That exactness costs a write per run
+ *   (a database page with a few hundred scattered changed bytes took ~100
+ *   writes: msync of 32 such pages went from ~1 to ~11 ms), so it applies
+ *   only once somebody else is known to write the file: the caller says so
+ *   with pc_mapping_set_exact (fs/ does at the first outside change seen
+ *   and the first lock taken on the file).  Until then a page that differs
+ *   is dirty whole, as it was before per-byte write-back.  When
  *   a mask fills up it is freed (whole page).  When the page is submitted
  *   for write-back its mask moves into the request, which writes one run
  *   of dirty bytes per write (a page re-dirtied meanwhile starts a new
@@ -355,15 +363,24 @@ ssize_t pc_read(struct pc_mapping *m, void *buf, size_t len, off_t off);
  *   PC_WRITE_LIMIT_TO_SIZE  bytes at or past the logical size are discarded
  *        instead of growing the file (the kernel's page write-back must never
  *        extend a file): the return value is still @len.
- *   PC_WRITE_CHANGED  only the bytes that differ from the cached page become
- *        dirty (see DIRTY BYTES): for the kernel's write-back of whole pages
- *        of which a program changed a few bytes.  A page not cached is
+ *   PC_WRITE_CHANGED  for the kernel's write-back of whole pages of which
+ *        a program changed a few bytes: a page equal to the cached one
+ *        stays clean; one that differs becomes dirty whole - or, once the
+ *        mapping is exact (pc_mapping_set_exact) or against a ghost, only
+ *        in the bytes that differ (see DIRTY BYTES).  A page not cached is
  *        taken whole.
  */
 #define PC_WRITE_LIMIT_TO_SIZE	1u
 #define PC_WRITE_CHANGED	2u
 ssize_t pc_write(struct pc_mapping *m, const void *buf, size_t len, off_t off,
 		 unsigned int flags);
+
+/*
+ * pc_mapping_set_exact - somebody else writes this backing file too (an
+ * outside change was seen, or locks on it are shared with others): from
+ * now on PC_WRITE_CHANGED dirties only the bytes that differ.  Sticky.
+ */
+void pc_mapping_set_exact(struct pc_mapping *m);
 
 /*
  * pc_truncate - set the logical size to @size: pages wholly past it are

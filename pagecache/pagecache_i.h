@@ -169,6 +169,8 @@ struct pc_mapping {
 					 * until pc_ghosts_drop */
 	unsigned long nr_ghosts;	/* lock */
 	bool keep_ghosts;		/* lock: drop_pages_locked keeps them */
+	bool exact_bytes;		/* lock: PC_WRITE_CHANGED marks only
+					 * the bytes that differ (sticky) */
 	uint64_t write_seq;		/* lock: cache->write_seq at the last
 					 * pc_write that changed data */
 

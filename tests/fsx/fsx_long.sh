@@ -29,8 +29,12 @@ while [ $i -lt 10 ]; do
 	B=$T_TMP/backing.$seed M=$T_TMP/mnt.$seed
 	T_LOG=$T_TMP/daemon.$seed.log
 	t_mount "$B" "$M"
-	"$FSX" --seed $seed --ops "$OPS" --verbose --file fsx.one \
-		--dump-model "$T_TMP/model.one" "$M" ||
+	# --sync-before-growth here too: our mapped-flush thread's periodic
+	# syncfs meets the kernel's growing-write race in one process as
+	# well (docs/semantics.md, "known kernel bug"; without it, session
+	# 3's run lost 1,698 bytes at op 168,711 of its sixth seed).
+	"$FSX" --seed $seed --ops "$OPS" --sync-before-growth --verbose \
+		--file fsx.one --dump-model "$T_TMP/model.one" "$M" ||
 		t_fail "mmapfs-fsx --seed $seed found a difference (above)"
 	# --sync-before-growth: see e2_fsx_short.sh (a kernel bug)
 	"$FSX" --seed $seed --procs "$PROCS" --ops $((OPS / PROCS)) \

@@ -903,6 +903,7 @@ START_TEST(test_dirty_bytes)
 	t_make_file(path, size, 31);
 	t_pat_fill(expect, size, 0, 31);
 	m = t_map(c, path, O_RDWR);
+	pc_mapping_set_exact(m);	/* others write the file */
 	/* page 0 cached: the copy a mapper of the kernel would hold */
 	ck_assert_int_eq(pc_read(m, page, PS, 0), (ssize_t)PS);
 
@@ -958,6 +959,54 @@ START_TEST(test_dirty_bytes)
 END_TEST
 
 /*
+ * Until the mapping is exact, PC_WRITE_CHANGED writes a changed page back
+ * whole (one write of the page, none for a page that did not change); once
+ * exact, only the changed bytes, with gaps of up to 3 equal bytes between
+ * them bridged.  bytes_written tells the two apart.
+ */
+START_TEST(test_changed_exact)
+{
+	struct pc_cache *c = t_cache(1024, _i);
+	unsigned char *page = t_malloc(PS);
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+	struct pc_stats st0, st1;
+
+	T_VARIANT();
+	t_path(path, sizeof(path), "f");
+	t_make_file(path, PS, 43);
+	m = t_map(c, path, O_RDWR);
+	ck_assert_int_eq(pc_read(m, page, PS, 0), (ssize_t)PS);
+
+	/* not exact: unchanged stays clean, changed goes whole */
+	t_write(m, page, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	ck_assert(!pc_has_dirty_range(m, 0, (off_t)PS));
+	page[10] ^= 0xff;
+	page[2000] ^= 0xff;
+	pc_stats_read(c, &st0);
+	t_write(m, page, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	t_sync(m);
+	pc_stats_read(c, &st1);
+	ck_assert_uint_eq(st1.bytes_written - st0.bytes_written, PS);
+
+	/* exact: bytes 10, 14 (a gap of 3: bridged) and 2000 - 6 bytes */
+	pc_mapping_set_exact(m);
+	page[10] ^= 0xff;
+	page[14] ^= 0xff;
+	page[2000] ^= 0xff;
+	pc_stats_read(c, &st0);
+	t_write(m, page, PS, 0, PC_WRITE_LIMIT_TO_SIZE | PC_WRITE_CHANGED);
+	t_sync(m);
+	pc_stats_read(c, &st1);
+	ck_assert_uint_eq(st1.bytes_written - st0.bytes_written, 6);
+	t_check_backing(path, page, (off_t)PS, "exact write-back");
+	pc_mapping_put(m);
+	free(page);
+	t_cache_destroy(c);
+}
+END_TEST
+
+/*
  * Ghosts: after pc_invalidate_range_keep_base() drops a page the kernel
  * read, a whole-page PC_WRITE_CHANGED of the kernel's (old) copy with one
  * byte stored is diffed against the dropped copy, so only that byte is
@@ -979,6 +1028,7 @@ START_TEST(test_ghost_base)
 	t_make_file(path, size, 41);
 	t_pat_fill(expect, size, 0, 41);
 	m = t_map(c, path, O_RDWR);
+	pc_mapping_set_exact(m);	/* as fs/ does at an outside change */
 	/* the kernel reads both pages */
 	ck_assert_int_eq(pc_read(m, kern, size, 0), (ssize_t)size);
 	/* somebody else changes bytes of both; we take it over */
@@ -3695,6 +3745,7 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_limit_to_size, 0, 2);
 	tcase_add_loop_test(tc, test_dirty_bytes, 0, 2);
 	tcase_add_loop_test(tc, test_ghost_base, 0, 2);
+	tcase_add_loop_test(tc, test_changed_exact, 0, 2);
 	tcase_add_loop_test(tc, test_dirty_accounting, 0, 2);
 	tcase_add_loop_test(tc, test_mtime, 0, 2);
 	tcase_add_loop_test(tc, test_invalidate, 0, 2);
