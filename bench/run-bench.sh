@@ -758,8 +758,29 @@ for rep in $(seq 1 "$REPS"); do
 done
 [ "${BENCH_PC:-1}" = 1 ] && TOTAL=$((TOTAL + 1))
 step=0
+# smallfiles runs apart, one configuration at a time spread over the
+# repetition (before the first workload, then after each further share of
+# them), so that the other workloads fill the time ext4 wants between one
+# run's unlinks and the next run's creates (wl_prepare) instead of a sleep.
+has_sf=0
+for w in "${WORKLOADS[@]}"; do [ "$w" != smallfiles ] || has_sf=1; done
+sf_slot() {	# sf_slot I - the configuration indexes to run before workload I
+	local n=${#WORKLOADS[@]} k=${#CONFIGS[@]} j
+	for j in $(seq 0 $((k - 1))); do
+		[ "$1" != $((j * n / k)) ] || echo "$j"
+	done
+}
 for rep in $(seq 1 "$REPS"); do
+	i=0
 	for wl in "${WORKLOADS[@]}"; do
+		if [ $has_sf = 1 ]; then
+			for j in $(sf_slot $i); do
+				step=$((step + 1))
+				measure "$step" "$rep" "${CONFIGS[$j]}" smallfiles
+			done
+		fi
+		i=$((i + 1))
+		[ "$wl" != smallfiles ] || continue
 		if [ "$wl" = coherence ]; then
 			[ $has_mmapfs = 1 ] || continue
 			for part in $(coh_parts "$rep"); do
