@@ -771,7 +771,9 @@ def render(run, elapsed, md_path, png_path):
       "| %s | – | – | <= cache_size + 32 MiB = %s MiB | %s |"
       % (rtext[0], rtext[1], rtext[2], fmt(limit), m))
     w("")
-    w("Targets met: **%d of %d** measurable." % tuple(summary))
+    w("Targets met: **%d of %d** measurable. What limits the others, from "
+      "profiles of the daemon: docs/performance.md (written by hand)."
+      % tuple(summary))
     w("")
     fl = [cells.get(("msync-flushes", cfg)) for cfg in CONFIGS]
     if any(c and c.values for c in fl):
