@@ -771,6 +771,7 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 		  uint64_t imeta, uint64_t now)
 {
 	off_t our_size, before, after;
+	bool kept;
 	int r;
 
 	/* Waits for the notifier only on the watcher thread: a FUSE worker
@@ -804,6 +805,12 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 		pc_invalidate_range_keep_base(w->m, 0, -1);
 	else
 		pc_invalidate_range(w->m, 0, -1);
+	/* A page dirty, in flight or uncommitted now was kept: ours are the
+	 * bytes written to it, but its other bytes are from before the
+	 * change and nothing would refresh them - the change is taken.  A
+	 * small file is compared byte for byte once clean (verify_own),
+	 * which takes the difference over then (finding 18). */
+	kept = !pc_mapping_synced(w->m);
 	pc_mtime_reset(w->m);
 	after = pc_size(w->m);
 	tell_kernel(fs, w, before, after);
@@ -822,7 +829,7 @@ static void react(struct fs *fs, struct fs_watch *w, uint64_t meta,
 	w->meta = meta;
 	w->imeta = imeta;
 	w->change_ms = now;
-	w->verify = false;
+	w->verify = kept && after <= FS_WATCH_VERIFY_MAX;
 	w->interval_ms = fs->cfg.revalidate_ms;
 	w->next_ms = now + fs->cfg.revalidate_ms;
 	heap_sooner(fs, w);

@@ -7,9 +7,8 @@
 # with stores through mappings.  No crash, no deadlock (a 30 s progress
 # watchdog), our stores and writes visible to us (within 1 s; the late
 # ones counted), and at the end every byte of the backing file is its
-# owner's last value, and so is every byte of ours read through the mount;
-# outside bytes still stale through the mount 10 s later are counted, not
-# failed (docs/semantics.md, A6 limits).
+# owner's last value, and so is every byte read through the mount within
+# 10 s (an outside byte still stale then fails: finding 18).
 #
 # HAMMER_SECONDS: how long the writers run (default 10).
 #
