@@ -47,8 +47,8 @@ t_cleanup() {
 	# hundreds; it once SIGKILLed another test's daemon).  Ours are this
 	# shell's children, so the parent pid tells.
 	for p in $T_PIDS; do
-		i=0
-		while t_our_child "$p" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		_t_i=0
+		while t_our_child "$p" && [ $_t_i -lt 100 ]; do sleep 0.1; _t_i=$((_t_i + 1)); done
 		t_our_child "$p" && kill -9 "$p" 2>/dev/null
 	done
 	[ -n "$T_TMP" ] && rm -rf "$T_TMP"
@@ -69,12 +69,14 @@ t_mount() {
 	T_PID=$!
 	T_PIDS="$T_PIDS $T_PID"
 	T_MOUNTS="$T_MOUNTS $m"
-	i=0
+	# _t_ names: a caller's loop counter must survive (fsx_long.sh's i
+	# was reset by every mount and repeated seeds without end)
+	_t_i=0
 	while ! t_is_mounted "$m"; do
 		if ! kill -0 "$T_PID" 2>/dev/null; then
 			wait "$T_PID"; t_fail "mmapfs exited ($?) before mounting $m"
 		fi
-		i=$((i + 1)); [ $i -gt 200 ] && t_fail "mount of $m did not appear in 10 s"
+		_t_i=$((_t_i + 1)); [ $_t_i -gt 200 ] && t_fail "mount of $m did not appear in 10 s"
 		sleep 0.05
 	done
 }
