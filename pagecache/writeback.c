@@ -849,6 +849,23 @@ void pc_wb_kick(struct pc_cache *c)
 	pthread_mutex_unlock(&c->wb_lock);
 }
 
+/* The first mapping pc_writeback_start queued, or NULL; its reference
+ * goes to the caller.  Caller holds cache->lock. */
+static struct pc_mapping *kick_pop_locked(struct pc_cache *c)
+{
+	struct pc_mapping *m = c->kick_head;
+
+	if (m) {
+		c->kick_head = m->kick_next;
+		if (!c->kick_head)
+			c->kick_tail = NULL;
+		c->nr_kicked--;
+		m->on_kick_list = false;
+		m->kick_next = NULL;
+	}
+	return m;
+}
+
 /*
  * A pass's candidates.  A pass triggered by pc_writeback_start (a close)
  * takes only the mappings queued on the kick list; the whole dirty list is
@@ -881,14 +898,8 @@ static size_t wb_candidates(struct pc_cache *c, bool scan, bool *more)
 	pthread_mutex_lock(&c->lock);
 	pass = ++c->wb_pass_no;
 	while (c->kick_head && n < c->wb_cand_cap) {
-		struct pc_mapping *m = c->kick_head;
+		struct pc_mapping *m = kick_pop_locked(c);
 
-		c->kick_head = m->kick_next;
-		if (!c->kick_head)
-			c->kick_tail = NULL;
-		c->nr_kicked--;
-		m->on_kick_list = false;
-		m->kick_next = NULL;
 		m->wb_pass_stamp = pass;
 		c->wb_cand[n++] = m;	/* the queue's reference moves here */
 	}
@@ -1079,15 +1090,7 @@ void pc_wb_stop(struct pc_cache *c)
 		struct pc_mapping *m;
 
 		pthread_mutex_lock(&c->lock);
-		m = c->kick_head;
-		if (m) {
-			c->kick_head = m->kick_next;
-			if (!c->kick_head)
-				c->kick_tail = NULL;
-			c->nr_kicked--;
-			m->on_kick_list = false;
-			m->kick_next = NULL;
-		}
+		m = kick_pop_locked(c);
 		pthread_mutex_unlock(&c->lock);
 		if (!m)
 			break;
