@@ -429,8 +429,11 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete);
 /*
  * pc_invalidate_range - forget cached pages in [start, end) (end = -1: to the
  * end of the file) because the backing file was changed by somebody else.
- * Clean pages are dropped; dirty and in-flight pages are kept (ours are the
- * newer data and will be written back: the last writer wins per page).
+ * Clean pages are dropped; dirty, in-flight and unstable pages are kept
+ * (their written bytes are ours and will be written back: the last writer
+ * wins per byte), but their other bytes stay as they were before the
+ * change: the caller must refresh them once the page is clean
+ * (pc_mapping_synced, pc_cached_differs; fs/watch.c does).
  * Pages being filled are waited for and then dropped: their read may have
  * happened before the change.
  * Also re-reads the backing size: if the backing file is now smaller than
