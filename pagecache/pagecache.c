@@ -429,6 +429,7 @@ void pc_mapping_dirty_list_add(struct pc_mapping *m)
 			c->dirty_head = m;
 		c->dirty_tail = m;
 		c->nr_dirty_mappings++;
+		m->sync_failed = false;
 		atomic_fetch_add(&m->refcount, 1);	/* the cache's */
 		m->dirtied_when_ms = pc_now_ms();
 	}
@@ -736,15 +737,19 @@ int pc_cache_sync_all(struct pc_cache *c)
 
 	pthread_mutex_lock(&c->lock);
 	c->sync_all++;
+	for (struct pc_mapping *m = c->dirty_head; m; m = m->dl_next)
+		m->sync_failed = false;
 	pthread_mutex_unlock(&c->lock);
 	for (;;) {
 		struct pc_mapping *m;
 		int err;
 
-		/* Take the first dirty mapping; each sync takes it off. */
+		/* Take the first dirty mapping; each sync takes it off.  After
+		 * an error, only those not failed in this call (sync_failed is
+		 * ours, under cache->lock: wb_failing needs mapping->lock). */
 		pthread_mutex_lock(&c->lock);
 		for (m = c->dirty_head; m; m = m->dl_next)
-			if (!m->wb_failing || !ret)
+			if (!m->sync_failed || !ret)
 				break;
 		if (m)
 			atomic_fetch_add(&m->refcount, 1);
@@ -760,6 +765,9 @@ int pc_cache_sync_all(struct pc_cache *c)
 			if (!m->wb_failing)
 				m->wb_failing = err;
 			pthread_mutex_unlock(&m->lock);
+			pthread_mutex_lock(&c->lock);
+			m->sync_failed = true;
+			pthread_mutex_unlock(&c->lock);
 		}
 		pc_mapping_put(m);
 		if (err) {
@@ -768,7 +776,7 @@ int pc_cache_sync_all(struct pc_cache *c)
 
 			pthread_mutex_lock(&c->lock);
 			for (m = c->dirty_head; m; m = m->dl_next)
-				if (!m->wb_failing)
+				if (!m->sync_failed)
 					more = true;
 			pthread_mutex_unlock(&c->lock);
 			if (!more)

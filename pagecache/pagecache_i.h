@@ -176,6 +176,8 @@ struct pc_mapping {
 
 	bool on_dirty_list;		/* cache->lock */
 	struct pc_mapping *dl_prev, *dl_next; /* cache->lock */
+	bool sync_failed;		/* cache->lock: failed in the running
+					 * pc_cache_sync_all */
 	bool on_kick_list;		/* cache->lock */
 	struct pc_mapping *kick_next;	/* cache->lock */
 	uint64_t wb_pass_stamp;		/* cache->lock: the last pass that
