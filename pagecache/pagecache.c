@@ -2049,6 +2049,7 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete)
 	char *snap = NULL, *back = NULL;
 	bool differs = false;
 	ssize_t got = 0;
+	uint64_t seq = 0;
 	off_t len;
 	int fd;
 
@@ -2086,6 +2087,14 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete)
 	}
 	if (!n)
 		goto out_locked;
+	if (m->nr_mod) {
+		/* a change of ours to the backing file is under way: the
+		 * file may show it and our snapshot not, or the reverse */
+		if (complete)
+			*complete = false;
+		goto out_locked;
+	}
+	seq = m->mod_seq;
 	fd = pc_mapping_fd_locked(m);
 	m->nr_io++;
 	pthread_mutex_unlock(&m->lock);
@@ -2109,6 +2118,15 @@ bool pc_cached_differs(struct pc_mapping *m, off_t max, bool *complete)
 	pthread_mutex_lock(&m->lock);
 	m->nr_io--;
 	pthread_cond_broadcast(&m->wait);
+	if (m->mod_seq != seq || m->nr_mod) {
+		/* We wrote, truncated or committed meanwhile: what the read
+		 * saw is not comparable with the snapshot (a truncate of ours
+		 * made the read short, finding 12).  Inconclusive: again
+		 * later. */
+		if (complete)
+			*complete = false;
+		goto out_locked;
+	}
 	if (fd < 0 || got != (ssize_t)len) {
 		differs = fd != PC_FD_GONE;
 		goto out_locked;
