@@ -241,6 +241,7 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		struct pc_mapping *m;
+		off_t size;
 
 		if (S_ISDIR(inode->type))
 			return -EISDIR;
@@ -250,10 +251,12 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 		r = fs_inode_mapping_ensure(fs, inode, true, &m, NULL);
 		if (r)
 			return r;
-		fs_eof_guard_set(inode, pc_size(m), attr->st_size);
+		size = pc_size(m);
 		r = pc_truncate(m, attr->st_size);
 		if (r)
 			return r;
+		/* after it: the zeroing may move the kernel's i_size up */
+		fs_eof_size_set(fs, inode, size, attr->st_size);
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {

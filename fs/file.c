@@ -141,26 +141,22 @@ void *fs_thread_buf(struct fs *fs, size_t size)
  * and ext4 zeroes them when the size grows (pagecache_isize_extended).  The
  * FUSE kernel does not: once the size has grown, its copy of that page,
  * perhaps dirty with such stores, is read from and written back whole.
+ * So when the size grows from an unaligned EOF, before our reply:
  *
- *  - A WRITE, fallocate or copy_file_range grows the file: before replying,
- *    while the kernel's i_size is still the old one, we have the notifier
- *    make it drop that page: a dirty copy is laundered cropped at the old
- *    EOF and the next access reads our zeros (eof_grown).
- *  - SETATTR grows it: the kernel holds write-backs of the inode until the
- *    SETATTR is answered, so the page cannot be dropped before; right
- *    after our reply the kernel invalidates all its pages itself,
- *    laundering dirty ones under the new size.  For that case the inode's
- *    guard, [old size, end of that page), makes us drop those bytes from
- *    the first write-back WRITE that covers them.  A READ of them (the
- *    kernel no longer has a copy) or a write(2) over all of them disarms
- *    it.  The guard is also the fallback whenever the page could not be
- *    dropped in time; then stores made into the old tail after the growth,
- *    before that write-back, are dropped too, and until the drop a read()
- *    may still see the stale bytes.  That residue: the kernel taking longer
- *    than FS_DROP_*_WAIT_MS to drop the page (a loaded machine), or a
- *    write(2) that starts past EOF and ends inside that page while the
- *    kernel's copy is not uptodate - it then waits FS_DROP_LOCKED_WAIT_MS
- *    for nothing, unless we know the kernel dropped that page already.
+ *  - WRITE, fallocate, copy_file_range: we zero the gap in the kernel's
+ *    copy of the old EOF page (eof_tail_zero) - or, for a WRITE that may
+ *    hold that page locked until our reply, have the notifier drop it
+ *    (eof_grown).
+ *  - SETATTR: the same zeroing (fs_eof_size_set).  The kernel holds
+ *    write-backs of the inode until the SETATTR is answered and then
+ *    invalidates all its pages, laundering dirty ones under the new size.
+ *    Only if the zeroing cannot be done (too many handlers waiting on the
+ *    kernel) the inode's guard, [old size, end of that page), makes us
+ *    drop those bytes from the first write-back WRITE that covers them; a
+ *    READ of them (the kernel no longer has a copy) or a write(2) over all
+ *    of them disarms it.  A store made into that range after the growth
+ *    and before that write-back is dropped too: the guard is the last
+ *    resort, never used for WRITEs (reliability finding 12).
  */
 static off_t page_start(off_t v)
 {
@@ -179,11 +175,20 @@ static void guard_arm_locked(struct fs_inode *inode, off_t old, off_t new)
 	}
 }
 
-void fs_eof_guard_set(struct fs_inode *inode, off_t old, off_t new)
+static bool eof_tail_zero(struct fs *fs, struct fs_inode *inode, off_t old,
+			  off_t gap_end);
+
+void fs_eof_size_set(struct fs *fs, struct fs_inode *inode, off_t old,
+		     off_t new)
 {
+	off_t pend = page_start(old) + (off_t)pc_page_size();
+	bool zeroed = false;
+
+	if (new > old && old % (off_t)pc_page_size())
+		zeroed = eof_tail_zero(fs, inode, old, new < pend ? new : pend);
 	atomic_store(&inode->kernel_cached, true);	/* truncate: it may */
 	pthread_mutex_lock(&inode->lock);
-	guard_arm_locked(inode, old, new);
+	guard_arm_locked(inode, old, zeroed ? old : new);
 	/* A size change makes the kernel drop all its pages of the file. */
 	inode->dropped_page = new != old ? page_start(new) : -1;
 	pthread_mutex_unlock(&inode->lock);
@@ -232,7 +237,6 @@ static bool eof_seen(struct fs_inode *inode, off_t off, off_t end,
 }
 
 /* How long a handler waits for the kernel to drop the old EOF page. */
-#define FS_DROP_WAIT_MS		1000	/* the page is not locked for us */
 #define FS_DROP_LOCKED_WAIT_MS	20	/* it may be locked until we reply */
 
 /*
@@ -256,51 +260,99 @@ static bool eof_page_drop(struct fs *fs, struct fs_inode *inode,
 }
 
 /*
+ * Zero [@old, @gap_end) in the kernel's copy of the old EOF page, as ext4's
+ * pagecache_isize_extended zeroes the part of that page past the old EOF
+ * when the size grows.  Called by a handler before its reply, so a store
+ * made after the growth - file data - comes after the zeros and is kept.
+ * notify_store copies into the folio under its lock (it may wait for a
+ * READ or a laundering WRITE another worker answers, as a drop does), keeps
+ * it dirty if it was, and moves the kernel's i_size up to @gap_end at most,
+ * never past the size we are about to report.  This handler makes the call
+ * itself, not the notifier: a queued store carried out after our reply
+ * would zero stores made after the growth.  So it must not run when the
+ * kernel may hold that folio locked until our reply (eof_grown) and, like
+ * every wait on the kernel, only while fewer than max_threads / 2 handlers
+ * wait so.  True if the kernel's copy holds zeros there (or it has none).
+ */
+static bool eof_tail_zero(struct fs *fs, struct fs_inode *inode, off_t old,
+			  off_t gap_end)
+{
+	static const char zeros[4096 * 16];
+	unsigned int limit = fs->cfg.max_threads / 2;
+	size_t len = (size_t)(gap_end - old);
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+	int err = -EBUSY;
+
+	if (len > sizeof(zeros) || !fs->se)
+		return false;
+	bv.buf[0].mem = (void *)zeros;
+	if (atomic_fetch_add(&fs->notify_waiters, 1) < limit)
+		err = fuse_lowlevel_notify_store(fs->se, fs_ino_of(fs, inode),
+						 old, &bv, 0);
+	atomic_fetch_sub(&fs->notify_waiters, 1);
+	atomic_fetch_add(err && err != -ENOENT ? &fs->eof_stats.late
+					       : &fs->eof_stats.zeroed, 1);
+	/* -ENOENT: the kernel has no such inode cached, so no copy */
+	return !err || err == -ENOENT;
+}
+
+/*
  * The size grew from @old by a request for [start, end); called before its
- * reply, while the kernel's i_size is still @old, so that a dirty copy of
- * the old EOF page is laundered cropped at the old EOF.  @data: the request
+ * reply, while the kernel's i_size is still @old.  @data: the request
  * wrote [start, end) (WRITE, copy_file_range); else it only allocated
  * (fallocate).  @locks_pages: the kernel may hold the pages of the request
  * locked until our reply (WRITE).
+ *
+ * Stores into the old EOF page past @old, made before the growth, must not
+ * become file data (C2).  The kernel copies a WRITE into its pages and
+ * unlocks each uptodate one at once; it goes on to the next page only after
+ * an uptodate one (fuse_fill_write_pages).  So the EOF page is unlocked if
+ * the request does not touch it or runs past it: then its gap is zeroed
+ * (eof_tail_zero).  Otherwise - a WRITE that starts past @old and ends
+ * inside that page - it may be locked until our reply, and then it is not
+ * uptodate and holds no stale stores; or it is uptodate and unlocked.  We
+ * cannot tell which, so the notifier drops it and we wait briefly.  Stale
+ * stores need a page the kernel read, wrote back or truncated: files it
+ * never did are skipped.
+ *
+ * If the page can be neither zeroed nor dropped in time, nothing is cut
+ * from later write-backs: a store made after the growth cannot be told
+ * from one made before it, and a guard that drops both lost file data
+ * under load (reliability finding 12).  A stale store past EOF may then
+ * reach the file: only where a program stored past EOF and the machine was
+ * too loaded to zero it in time (docs/semantics.md).
  */
 static void eof_grown(struct fs *fs, struct fs_inode *inode, off_t old,
 		      off_t start, off_t end, bool data, bool locks_pages)
 {
 	off_t ps = (off_t)pc_page_size(), pstart = page_start(old);
 	off_t pend = pstart + ps, gap_end = data ? start : end;
-	unsigned int wait = FS_DROP_WAIT_MS;
 	bool dropped;
 
 	if (gap_end > pend)
 		gap_end = pend;
 	if (gap_end <= old)
 		return;			/* nothing stale became file data */
-	/*
-	 * The kernel copies a WRITE into its pages and unlocks each uptodate
-	 * one at once; it goes on to the next page only after an uptodate
-	 * one (fuse_fill_write_pages).  So the EOF page is unlocked if the
-	 * request does not touch it or runs past it.  Otherwise it may be
-	 * locked until our reply - but then it is not uptodate and holds no
-	 * stale stores: wait only briefly.  Stale stores need a page the
-	 * kernel read, wrote back or truncated: skip files it never did.
-	 */
-	if (locks_pages && start < pend && end <= pend) {
-		if (!atomic_load(&inode->kernel_cached))
-			return;
-		pthread_mutex_lock(&inode->lock);
-		dropped = inode->dropped_page == pstart;
-		pthread_mutex_unlock(&inode->lock);
-		if (dropped)
-			return;		/* not uptodate there since */
-		wait = FS_DROP_LOCKED_WAIT_MS;
+	if (!locks_pages || start >= pend || end > pend) {
+		eof_tail_zero(fs, inode, old, gap_end);
+		return;
 	}
-	dropped = eof_page_drop(fs, inode, pstart, wait);
+	if (!atomic_load(&inode->kernel_cached))
+		return;
 	pthread_mutex_lock(&inode->lock);
-	if (dropped)
-		inode->dropped_page = pstart;
-	else
-		guard_arm_locked(inode, old, gap_end);
+	dropped = inode->dropped_page == pstart;
 	pthread_mutex_unlock(&inode->lock);
+	if (dropped)
+		return;			/* not uptodate there since */
+	dropped = eof_page_drop(fs, inode, pstart, FS_DROP_LOCKED_WAIT_MS);
+	atomic_fetch_add(&fs->eof_stats.drops, 1);
+	if (!dropped)
+		atomic_fetch_add(&fs->eof_stats.late, 1);
+	if (dropped) {
+		pthread_mutex_lock(&inode->lock);
+		inode->dropped_page = pstart;
+		pthread_mutex_unlock(&inode->lock);
+	}
 }
 
 /* The kernel may now hold pages of @inode it did not just write. */
@@ -341,7 +393,7 @@ static int file_setup(struct fs *fs, struct fs_inode *inode, int fd,
 		 * truncates with a SETATTR.  The kernel drops its pages after
 		 * our reply.
 		 */
-		fs_eof_guard_set(inode, pc_size(m), 0);
+		fs_eof_size_set(fs, inode, pc_size(m), 0);
 		r = pc_truncate(m, 0);
 		if (r)
 			return r;
@@ -701,8 +753,12 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	if (fi->writepage) {
 		kernel_cached_set(inode);
 		if (eof_seen(inode, off, off + (off_t)size, EOF_WRITEBACK,
-			     &gs, &ge))
+			     &gs, &ge)) {
+			atomic_fetch_add(&fs->eof_stats.cut, 1);
+			atomic_fetch_add(&fs->eof_stats.cut_bytes,
+					 (unsigned long long)(ge - gs));
 			n = write_around(m, data, size, off, gs, ge);
+		}
 		else
 			n = pc_write(m, data, size, off, WB_FLAGS);
 	} else {

@@ -334,6 +334,14 @@ void fs_stop(struct fs *fs)
 	fs_lock_stop(fs);
 	/* The watcher queues notifications: it stops first. */
 	fs_watch_stop(fs);
+	if (fs->notify_running)	/* once: fs_stop may run twice */
+		fuse_log(FUSE_LOG_INFO,
+			 "mmapfs: old EOF page after a growth: %llu tails zeroed, %llu drops, %llu neither in time, %llu write-backs cut by the truncation guard (%llu bytes)\n",
+			 (unsigned long long)atomic_load(&fs->eof_stats.zeroed),
+			 (unsigned long long)atomic_load(&fs->eof_stats.drops),
+			 (unsigned long long)atomic_load(&fs->eof_stats.late),
+			 (unsigned long long)atomic_load(&fs->eof_stats.cut),
+			 (unsigned long long)atomic_load(&fs->eof_stats.cut_bytes));
 	fs_notify_stop(fs);
 	if (fs->reaper_running) {
 		pthread_mutex_lock(&fs->reaper_lock);

@@ -203,9 +203,9 @@ struct fs_inode {
 	struct fs_file *open_files;
 	/*
 	 * [guard_start, guard_end): the part past the old EOF of the page
-	 * that held EOF before the size grew; the kernel may still launder
-	 * stale stores there (see file.c).  Empty if equal.  Protected by
-	 * lock.
+	 * that held EOF before a SETATTR grew the size, when it could not be
+	 * zeroed in the kernel's copy; the kernel may still launder stale
+	 * stores there (see file.c).  Empty if equal.  Protected by lock.
 	 */
 	off_t guard_start;
 	off_t guard_end;
@@ -321,6 +321,14 @@ struct fs {
 	pthread_key_t buf_key;		/* per-thread I/O buffer */
 	_Atomic bool init_refused;
 	_Atomic unsigned int notify_waiters; /* handlers waiting on one */
+	/* The old EOF page after a growth (file.c), logged at unmount. */
+	struct {
+		atomic_ullong zeroed;	/* its tail zeroed (notify_store) */
+		atomic_ullong drops;	/* asked the kernel to drop it */
+		atomic_ullong late;	/* neither zeroed nor dropped in time */
+		atomic_ullong cut;	/* write-backs the guard cut */
+		atomic_ullong cut_bytes; /* bytes they lost */
+	} eof_stats;
 
 	/* The notifier thread (notify.c). */
 	pthread_mutex_t notify_lock;
@@ -573,12 +581,14 @@ int fs_inode_mapping_ensure(struct fs *fs, struct fs_inode *inode,
 			    bool *created);
 
 /*
- * fs_eof_guard_set - the logical size changes from @old to @new by a
+ * fs_eof_size_set - the logical size changes from @old to @new by a
  * truncation the kernel knows of (SETATTR, O_TRUNC), after which it drops
- * all its pages of the file: if it grows, guard the rest of the old EOF
- * page (see file.c); otherwise disarm the guard.
+ * all its pages of the file.  Call before the reply.  If it grows, zero
+ * the rest of the old EOF page in the kernel's copy, or if that cannot be
+ * done guard it (see file.c); otherwise disarm the guard.
  */
-void fs_eof_guard_set(struct fs_inode *inode, off_t old, off_t new);
+void fs_eof_size_set(struct fs *fs, struct fs_inode *inode, off_t old,
+		     off_t new);
 
 /* Per-thread bounce buffer of at least @size bytes, or NULL. */
 void *fs_thread_buf(struct fs *fs, size_t size);

@@ -104,13 +104,21 @@ wait "$LM_PID"
 rc=$?
 LM_PID=""
 cat "$T_TMP/lm.out"
-[ $rc -eq 0 ] || t_fail "loadmix failed (seed $SEED)"
+if [ $rc -ne 0 ]; then
+	t_umount "$MP"
+	echo "--- the daemon's log:" >&2
+	tail -n 40 "$T_LOG" >&2
+	t_fail "loadmix failed (seed $SEED)"
+fi
 hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$T_PID/status")
 echo "daemon VmHWM ${hwm_kb} KiB, limit ${LIMIT_KB} KiB"
 if [ $sanitized -eq 0 ] && [ "${hwm_kb:-0}" -gt $LIMIT_KB ]; then
 	t_fail "daemon VmHWM ${hwm_kb} KiB > cache ${CACHE_MB} MiB + ${OVERHEAD_MB} MiB"
 fi
 t_umount "$MP" || t_fail "daemon exited non-zero at unmount"
+# loadmix has no outside writer: the watcher must have seen none (a false
+# outside change invalidates the kernel's pages under the threads' writes).
+grep -E 'watcher:|old EOF page' "$T_LOG"
 n=0
 for f in "$EX"/*; do
 	cmp "$f" "$BK/${f##*/}" || t_fail "backing ${f##*/} differs from the model (seed $SEED)"

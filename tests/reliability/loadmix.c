@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #define SHSZ (4 * 1024 * 1024)
 #define PRIVSZ (512 * 1024)
 #define MAXIO (32 * 1024)
+#define HIST 64
 
 struct thr {
 	pthread_t tid;
@@ -55,6 +57,16 @@ struct thr {
 	uint8_t *buf;
 	unsigned long ops, syncs, bytes_checked, bytes_written;
 	int failed;
+	/* the last HIST operations on the private file, printed when a
+	 * check of it fails: which one wrote the byte that came back wrong */
+	struct hist {
+		unsigned long op;
+		char what;	/* W pwrite, S store, T truncate, R read,
+				 * P MAP_PRIVATE, Y sync */
+		uint64_t off, len, size_before;
+		struct timespec when;
+	} hist[HIST];
+	unsigned int nhist;
 };
 
 static const char *mnt;
@@ -96,10 +108,48 @@ static void fill(struct thr *t, uint8_t *p, uint64_t len)
 	}
 }
 
+static void record(struct thr *t, char what, uint64_t off, uint64_t len)
+{
+	struct hist *h = &t->hist[t->nhist++ % HIST];
+
+	h->op = t->ops;
+	h->what = what;
+	h->off = off;
+	h->len = len;
+	h->size_before = t->psize;
+	clock_gettime(CLOCK_MONOTONIC, &h->when);
+}
+
+/* The private file's recent history, oldest first; '*' marks operations
+ * whose range covers @bad (truncates always count). */
+static void dump_hist(struct thr *t, uint64_t bad)
+{
+	unsigned int n = t->nhist < HIST ? t->nhist : HIST;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "thread %d private file, last %u operations "
+			"(size now %llu):\n", t->idx, n,
+		(unsigned long long)t->psize);
+	for (unsigned int k = t->nhist - n; k != t->nhist; k++) {
+		const struct hist *h = &t->hist[k % HIST];
+		bool covers = h->what == 'T' ||
+			      (bad >= h->off && bad < h->off + h->len);
+
+		fprintf(stderr, "  %c op %lu %c off %llu len %llu size %llu, "
+				"%.3f s ago\n", covers ? '*' : ' ', h->op,
+			h->what, (unsigned long long)h->off,
+			(unsigned long long)h->len,
+			(unsigned long long)h->size_before,
+			(double)(now.tv_sec - h->when.tv_sec) +
+				(now.tv_nsec - h->when.tv_nsec) / 1e9);
+	}
+}
+
 static int check(struct thr *t, const char *what, const uint8_t *got,
 		 const uint8_t *want, uint64_t len, uint64_t base)
 {
-	uint64_t i;
+	uint64_t i, last, nbad = 0, nzero = 0;
 
 	t->bytes_checked += len;
 	if (!memcmp(got, want, len))
@@ -108,6 +158,21 @@ static int check(struct thr *t, const char *what, const uint8_t *got,
 		;
 	errno = 0;
 	fail(t, what, base + i, got[i], want[i]);
+	for (last = i; last < len; last++)
+		if (got[last] != want[last]) {
+			nbad++;
+			nzero += !got[last];
+		}
+	for (last = len; last > 0 && got[last - 1] == want[last - 1]; last--)
+		;
+	fprintf(stderr, "  %llu of %llu bytes differ in [%llu, %llu), %llu "
+			"of them read as zero\n",
+		(unsigned long long)nbad, (unsigned long long)len,
+		(unsigned long long)(base + i),
+		(unsigned long long)(base + last),
+		(unsigned long long)nzero);
+	if (strstr(what, "private"))
+		dump_hist(t, base + i);
 	return -1;
 }
 
@@ -164,6 +229,7 @@ static void one_op(struct thr *t)
 		if (off + len > t->psize && t->psize % 4096)
 			msync(t->pmap + (t->psize & ~(uint64_t)4095), 4096,
 			      MS_SYNC);
+		record(t, 'W', off, len);
 		n = pwrite(t->pfd, t->pmodel + off, len, (off_t)off);
 		if (n != (ssize_t)len)
 			fail(t, "pwrite private", off, (int)n, 0);
@@ -173,6 +239,7 @@ static void one_op(struct thr *t)
 	} else if (r < 65 && t->psize) { /* store into the private file */
 		range(t, t->psize, &off, &len);
 		fill(t, t->pmodel + off, len);
+		record(t, 'S', off, len);
 		memcpy(t->pmap + off, t->pmodel + off, len);
 		t->bytes_written += len;
 	} else if (r < 72) { /* truncate the private file */
@@ -180,6 +247,7 @@ static void one_op(struct thr *t)
 
 		if (rnd(t) % 4 == 0)
 			ns = 0;
+		record(t, 'T', ns, 0);
 		if (ftruncate(t->pfd, (off_t)ns))
 			fail(t, "ftruncate", ns, 0, 0);
 		if (ns < t->psize)
@@ -194,6 +262,7 @@ static void one_op(struct thr *t)
 		if (!t->psize)
 			return;
 		range(t, t->psize, &off, &len);
+		record(t, 'R', off, len);
 		n = pread(t->pfd, t->buf, len, (off_t)off);
 		if (n != (ssize_t)len)
 			fail(t, "pread private", off, (int)n, (int)len);
@@ -212,6 +281,7 @@ static void one_op(struct thr *t)
 			fail(t, "mmap MAP_PRIVATE", 0, 0, 0);
 			return;
 		}
+		record(t, 'P', 0, 1);
 		c = (uint8_t)~t->pmodel[0];
 		p[0] = c;
 		if (p[0] != c)
@@ -223,6 +293,9 @@ static void one_op(struct thr *t)
 		munmap(p, 4096);
 	} else { /* a sync of one kind or another */
 		int k = (int)(rnd(t) % 5), e = 0;
+
+		if (k >= 2)
+			record(t, 'Y', (uint64_t)k, 0);
 
 		switch (k) {
 		case 0:
