@@ -63,7 +63,9 @@ struct pc_ring {
 #define PC_IO_DIRECT_MAX	(64 * 1024)
 
 /* io_uring's bounded and unbounded worker limits per ring */
+#ifndef PC_IOWQ_BOUNDED
 #define PC_IOWQ_BOUNDED		4
+#endif
 #define PC_IOWQ_UNBOUNDED	4
 
 /* ---- Rings -------------------------------------------------------------- */
