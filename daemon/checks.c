@@ -56,7 +56,7 @@ static bool is_fuse_type(const char *t)
 }
 
 int daemon_mountinfo_find(FILE *f, const char *path, char *fstype,
-			  size_t len)
+			  size_t len, unsigned long *conn)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -70,12 +70,16 @@ int daemon_mountinfo_find(FILE *f, const char *path, char *fstype,
 	 */
 	while (getline(&line, &cap, f) > 0) {
 		char *save = NULL, *tok, *mnt = NULL, *type = NULL;
+		unsigned int major = 0, minor = 0;
 		bool sep = false;
 		int i = 0;
 
 		for (tok = strtok_r(line, " \n", &save); tok;
 		     tok = strtok_r(NULL, " \n", &save), i++) {
-			if (i == 4) {
+			if (i == 2) {
+				if (sscanf(tok, "%u:%u", &major, &minor) != 2)
+					major = minor = 0;
+			} else if (i == 4) {
 				mnt = tok;
 			} else if (sep) {
 				type = tok;
@@ -92,6 +96,9 @@ int daemon_mountinfo_find(FILE *f, const char *path, char *fstype,
 		found = is_fuse_type(type);
 		if (found)
 			snprintf(fstype, len, "%s", type);
+		/* the kernel's dev_t: 12 bits of major, then 20 of minor */
+		if (found && conn)
+			*conn = ((unsigned long)major << 20) | minor;
 	}
 	free(line);
 	if (ferror(f))
@@ -179,7 +186,7 @@ static int check_mountpoint(struct daemon_config *cfg, char *err,
 	if (!f)
 		return 0;	/* no /proc: let the mount itself decide */
 	r = daemon_mountinfo_find(f, cfg->mountpoint_real, fstype,
-				  sizeof(fstype));
+				  sizeof(fstype), NULL);
 	fclose(f);
 	if (r > 0) {
 		snprintf(err, errlen,

@@ -172,10 +172,21 @@ void daemon_mountinfo_unescape(char *s);
 /*
  * daemon_mountinfo_find - read /proc/self/mountinfo-formatted @f and tell
  * whether the topmost mount at @path is a FUSE filesystem (fuse, fuse.*,
- * fuseblk).  Returns 1 (its type copied to @fstype), 0, or -errno.
+ * fuseblk).  Returns 1 (its type copied to @fstype and, if @conn is not
+ * NULL, its FUSE connection number - the kernel's device number, the name
+ * of its directory in /sys/fs/fuse/connections - to *@conn), 0, or -errno.
  */
 int daemon_mountinfo_find(FILE *f, const char *path, char *fstype,
-			  size_t len);
+			  size_t len, unsigned long *conn);
+
+/*
+ * daemon_guardian_start - fork the guardian (guardian.c): a process that
+ * aborts the FUSE connection of @mountpoint if the daemon is killed while
+ * one of its threads waits in the kernel on its own mount.  Call after
+ * mounting and daemonizing, before any thread exists.  Root only (else a
+ * no-op).  Returns 0 or -errno.
+ */
+int daemon_guardian_start(const char *mountpoint);
 
 /* ---- Logging (log.c) -------------------------------------------------- */
 

@@ -467,6 +467,12 @@ int main(int argc, char **argv)
 	}
 	if (!d.cfg.foreground)
 		daemon_log_setup(true, d.cfg.loglevel);
+	/* Best effort: it only matters if we are ever killed. */
+	r = daemon_guardian_start(d.cfg.mountpoint_real);
+	if (r && r != -ENOENT)
+		daemon_log(LOG_WARNING,
+			   "cannot start the guardian process: %s; if the daemon is ever killed while a thread waits on its own mount, abort the connection by hand (/sys/fs/fuse/connections/N/abort)",
+			   strerror(-r));
 	/* From here on threads may exist: no more fork. */
 	d.main_thread = pthread_self();
 

@@ -295,7 +295,7 @@ static int t_find(const char *path, char *type, size_t len)
 	int r;
 
 	ck_assert_ptr_nonnull(f);
-	r = daemon_mountinfo_find(f, path, type, len);
+	r = daemon_mountinfo_find(f, path, type, len, NULL);
 	fclose(f);
 	return r;
 }
