@@ -95,3 +95,36 @@ t_kill9() {
 	umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	true
 }
+
+# t_daemon_gone PID SECS - wait until a killed daemon has no thread left (a
+# zombie leader alone, or gone); false if a thread is still alive after SECS.
+t_daemon_gone() {
+	_t_g=0
+	while [ -d "/proc/$1" ]; do
+		_t_n=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
+		_t_st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+		[ "$_t_st" = Z ] && [ "$_t_n" -le 1 ] && return 0
+		_t_g=$((_t_g + 1))
+		[ $_t_g -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# t_conn_of MNT - the FUSE connection number of the topmost mount on MNT,
+# from mountinfo (never touch the mount of a hung daemon: that would hang).
+t_conn_of() {
+	awk -v m="$1" '$5 == m { split($3, a, ":"); c = a[2] } END { print c }' /proc/self/mountinfo
+}
+
+# t_abort_conn N - abort FUSE connection N through fusectl, mounting it if
+# needed (T_FUSECTL_MOUNTED=1 then: the caller unmounts $T_FUSECTL).
+T_FUSECTL=/sys/fs/fuse/connections
+T_FUSECTL_MOUNTED=0
+t_abort_conn() {
+	[ -n "$1" ] || return 0
+	if [ ! -d "$T_FUSECTL/$1" ]; then
+		mount -t fusectl none "$T_FUSECTL" 2>/dev/null && T_FUSECTL_MOUNTED=1
+	fi
+	echo 1 >"$T_FUSECTL/$1/abort"
+}

@@ -45,38 +45,12 @@ WL_PID=""
 cleanup_wl() {
 	wl_rc=$?
 	[ -n "$WL_PID" ] && kill -9 "$WL_PID" 2>/dev/null
-	[ "$FUSECTL_MOUNTED" = 1 ] && umount "$FUSECTL" 2>/dev/null
+	[ "$T_FUSECTL_MOUNTED" = 1 ] && umount "$T_FUSECTL" 2>/dev/null
 	(exit $wl_rc)
 	t_cleanup
 }
 trap cleanup_wl EXIT
 
-# daemon_gone PID SECS: wait until the killed daemon has no thread left
-# (a zombie leader alone); false if some thread is still alive after SECS.
-daemon_gone() {
-	dg_i=0
-	while [ -d "/proc/$1" ]; do
-		dg_n=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
-		dg_st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-		[ "$dg_st" = Z ] && [ "$dg_n" -le 1 ] && return 0
-		dg_i=$((dg_i + 1))
-		[ $dg_i -gt $(($2 * 10)) ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
-# The FUSE connection of a mount, from mountinfo (never touch the mount of a
-# hung daemon: that would hang too).
-conn_of() { awk -v m="$1" '$5 == m { split($3, a, ":"); print a[2] }' /proc/self/mountinfo; }
-FUSECTL=/sys/fs/fuse/connections
-FUSECTL_MOUNTED=0
-abort_conn() {
-	[ -n "$1" ] || return 0
-	if [ ! -d "$FUSECTL/$1" ]; then
-		mount -t fusectl none "$FUSECTL" 2>/dev/null && FUSECTL_MOUNTED=1
-	fi
-	echo 1 >"$FUSECTL/$1/abort"
-}
 
 ops=0 syncs=0 bytes=0 synced=0 r=0 stuck=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -98,16 +72,16 @@ while [ $r -lt "$ROUNDS" ]; do
 	"$CL" run "$seed" "$MP" "$log" >"$T_TMP/run.out" 2>&1 &
 	WL_PID=$!
 	sleep "$(awk -v m=$delay_ms 'BEGIN { printf "%.3f", m / 1000 }')"
-	conn=$(conn_of "$MP")
+	conn=$(t_conn_of "$MP")
 	kill -9 "$T_PID"
-	if ! daemon_gone "$T_PID" 10; then
+	if ! t_daemon_gone "$T_PID" 10; then
 		echo "seed $seed: daemon $T_PID still not dead 10 s after SIGKILL; its threads:" >&2
 		for t in /proc/"$T_PID"/task/*; do
 			echo "task ${t##*/} $(cat "$t/wchan" 2>/dev/null)" >&2
 			cat "$t/stack" >&2 2>/dev/null
 		done
-		abort_conn "$conn"
-		daemon_gone "$T_PID" 10 || t_fail "seed $seed: daemon not dead even after aborting its connection"
+		t_abort_conn "$conn"
+		t_daemon_gone "$T_PID" 10 || t_fail "seed $seed: daemon not dead even after aborting its connection"
 		[ "${RELIABILITY_STRICT:-0}" = 1 ] &&
 			t_fail "seed $seed: the daemon could not die after SIGKILL (a thread waits for its own FUSE request); the mount hung until its connection was aborted"
 		echo "KNOWN seed $seed: the daemon hung in its own FUSE request at SIGKILL; connection aborted, checking anyway" >&2

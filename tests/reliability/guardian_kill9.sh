@@ -20,22 +20,7 @@ t_tmpdir
 SK=${top_builddir:-.}/tests/reliability/stuck_kill
 [ -x "$SK" ] || t_fail "$SK not built"
 WANT=${GUARD_ROUNDS:-3}
-FUSECTL=/sys/fs/fuse/connections
 
-# The thread group is gone, or a zombie without threads, within $2 s.
-daemon_gone() {
-	dg_i=0
-	while [ -d "/proc/$1" ]; do
-		dg_st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-		dg_n=$(awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-		[ "$dg_st" = Z ] && [ "${dg_n:-0}" -le 1 ] && return 0
-		dg_i=$((dg_i + 1))
-		[ $dg_i -gt $(($2 * 10)) ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
-conn_of() { awk -v m="$1" '$5 == m { split($3, a, ":"); print a[2] }' /proc/self/mountinfo | tail -n 1; }
 
 done_n=0 try=0
 while [ $done_n -lt "$WANT" ] && [ $try -lt $((WANT * 10)) ]; do
@@ -43,7 +28,7 @@ while [ $done_n -lt "$WANT" ] && [ $try -lt $((WANT * 10)) ]; do
 	B=$T_TMP/backing.$try M=$T_TMP/mnt.$try
 	T_LOG=$T_TMP/daemon.$try.log
 	t_mount "$B" "$M"
-	conn=$(conn_of "$M")
+	conn=$(t_conn_of "$M")
 	# Not waited for: with a hung mount it could not even exit (its
 	# close() of FILE would wait for the dead daemon too).
 	"$SK" "$M/f" "$T_PID" >"$T_TMP/sk.$try" 2>&1 &
@@ -63,18 +48,18 @@ while [ $done_n -lt "$WANT" ] && [ $try -lt $((WANT * 10)) ]; do
 		continue
 	fi
 	cat "$T_TMP/sk.$try"
-	if ! daemon_gone "$T_PID" 10; then
+	if ! t_daemon_gone "$T_PID" 10; then
 		echo "--- daemon $T_PID threads 10 s after SIGKILL:" >&2
 		for t in /proc/"$T_PID"/task/*; do
 			echo "task ${t##*/}: $(cat "$t/wchan" 2>/dev/null)" >&2
 			cat "$t/stack" >&2 2>/dev/null
 		done
-		[ -d "$FUSECTL/$conn" ] || mount -t fusectl none "$FUSECTL" 2>/dev/null
-		echo 1 >"$FUSECTL/$conn/abort"
-		daemon_gone "$T_PID" 10
+		t_abort_conn "$conn"
+		t_daemon_gone "$T_PID" 10
 		wait "$T_PID" 2>/dev/null
 		wait $SKP
 		umount "$M" 2>/dev/null || umount -l "$M" 2>/dev/null
+		[ "$T_FUSECTL_MOUNTED" = 1 ] && umount "$T_FUSECTL"
 		t_fail "try $try: the SIGKILLed daemon could not die (finding 6); the test aborted connection $conn"
 	fi
 	wait "$T_PID" 2>/dev/null
