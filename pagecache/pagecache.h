@@ -471,8 +471,8 @@ int pc_write_and_wait(struct pc_mapping *m, off_t start, off_t end,
  * kernel's filemap_write_and_wait_range; pc_write_and_wait is this followed
  * by the fdatasync).  On return the data is in the backing file, where other
  * readers of it see it, but not durable: the pages are UNSTABLE until a
- * pc_write_and_wait, or the write-back thread after dirty_expire_ms, commits
- * them.  Like pc_write_and_wait it first waits for the mapping's writes in
+ * pc_write_and_wait, or the write-back thread (writeback.c, "commit"),
+ * commits them.  Like pc_write_and_wait it first waits for the mapping's writes in
  * flight, and the write-back thread leaves the mapping alone meanwhile.
  * Returns 0 or the -errno of a write; the error is also recorded in errseq
  * and the failed pages stay dirty.

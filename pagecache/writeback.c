@@ -28,9 +28,10 @@
  *             backing file's fdatasync fails, we still have the data to write
  *             again (fsyncgate: success is never reported for data that is
  *             not durable).  The background thread commits a mapping once it
- *             has been written back and its oldest UNSTABLE page is older
- *             than dirty_expire_ms, or at once when the cache is short of
- *             clean pages; fsync always commits.
+ *             has been written back whole: in the pass that wrote its first
+ *             UNSTABLE page, or later once that page is older than
+ *             dirty_expire_ms, or at once when the cache is short of clean
+ *             pages or nobody uses the file; fsync always commits.
  *
  * THREADS
  *
@@ -932,6 +933,14 @@ static size_t wb_candidates(struct pc_cache *c, bool scan, bool *more)
  * when clean pages are scarce.  Returns true if there is more to do right
  * away.
  */
+/* @since is at least @age ms before @now.  Times are taken outside the
+ * locks, so @since may be after @now: then it is not (and an unsigned
+ * now - since would say it is very old). */
+static bool aged(uint64_t now, uint64_t since, uint64_t age)
+{
+	return now >= since && now - since >= age;
+}
+
 static bool wb_pass(struct pc_cache *c, bool timer)
 {
 	int n_req = 0, n_max = (int)c->cfg.queue_depth;
@@ -974,8 +983,8 @@ static bool wb_pass(struct pc_cache *c, bool timer)
 			due = m->nr_dirty && !m->quiesce && !m->sync_waiters &&
 			      (!m->wb_failing || now >= m->retry_after_ms) &&
 			      (over_bg || pressure || m->wb_kick || orphan ||
-			       now - m->dirtied_when_ms >=
-			       c->cfg.dirty_expire_ms);
+			       aged(now, m->dirtied_when_ms,
+				    c->cfg.dirty_expire_ms));
 			if (due) {
 				while (n_req < n_max &&
 				       wb_collect(m, &next, UINT64_MAX,
@@ -1005,11 +1014,18 @@ static bool wb_pass(struct pc_cache *c, bool timer)
 		struct pc_mapping *m = c->wb_cand[i];
 		bool orphan = atomic_load(&m->refcount) <= 2;
 
+		/*
+		 * A mapping this pass wrote back whole (its first UNSTABLE
+		 * page is from this pass) is committed at once too.  Until
+		 * session 5 that happened only because now - since wrapped
+		 * around; every measurement was made with it, and it keeps
+		 * UNSTABLE pages, which cannot be evicted, few.
+		 */
 		pthread_mutex_lock(&m->lock);
 		if (m->nr_unstable && !m->nr_dirty && !m->nr_writeback &&
 		    !m->sync_waiters && !m->commit_inflight && !m->quiesce &&
-		    (pressure || orphan ||
-		     now - m->unstable_since_ms >= c->cfg.dirty_expire_ms))
+		    (pressure || orphan || m->unstable_since_ms >= now ||
+		     aged(now, m->unstable_since_ms, c->cfg.dirty_expire_ms)))
 			pc_commit_locked(m, true);
 		pthread_mutex_unlock(&m->lock);
 		pc_mapping_dirty_list_del(m);
