@@ -111,6 +111,15 @@ t_daemon_gone() {
 	return 0
 }
 
+# t_dump_stacks PID - every thread of PID with its wchan and kernel stack,
+# to stderr (why a daemon hangs or cannot die).
+t_dump_stacks() {
+	for _t_t in /proc/"$1"/task/*; do
+		echo "task ${_t_t##*/} ($(cat "$_t_t/comm" 2>/dev/null)): $(cat "$_t_t/wchan" 2>/dev/null)" >&2
+		cat "$_t_t/stack" >&2 2>/dev/null
+	done
+}
+
 # t_conn_of MNT - the FUSE connection number of the topmost mount on MNT,
 # from mountinfo (never touch the mount of a hung daemon: that would hang).
 t_conn_of() {

@@ -76,10 +76,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	kill -9 "$T_PID"
 	if ! t_daemon_gone "$T_PID" 10; then
 		echo "seed $seed: daemon $T_PID still not dead 10 s after SIGKILL; its threads:" >&2
-		for t in /proc/"$T_PID"/task/*; do
-			echo "task ${t##*/} $(cat "$t/wchan" 2>/dev/null)" >&2
-			cat "$t/stack" >&2 2>/dev/null
-		done
+		t_dump_stacks "$T_PID"
 		t_abort_conn "$conn"
 		t_daemon_gone "$T_PID" 10 || t_fail "seed $seed: daemon not dead even after aborting its connection"
 		[ "${RELIABILITY_STRICT:-0}" = 1 ] &&

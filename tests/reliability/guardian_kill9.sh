@@ -50,10 +50,7 @@ while [ $done_n -lt "$WANT" ] && [ $try -lt $((WANT * 10)) ]; do
 	cat "$T_TMP/sk.$try"
 	if ! t_daemon_gone "$T_PID" 10; then
 		echo "--- daemon $T_PID threads 10 s after SIGKILL:" >&2
-		for t in /proc/"$T_PID"/task/*; do
-			echo "task ${t##*/}: $(cat "$t/wchan" 2>/dev/null)" >&2
-			cat "$t/stack" >&2 2>/dev/null
-		done
+		t_dump_stacks "$T_PID"
 		t_abort_conn "$conn"
 		t_daemon_gone "$T_PID" 10
 		wait "$T_PID" 2>/dev/null

@@ -54,10 +54,7 @@ trap lm_cleanup EXIT
 
 dump_daemon() {
 	echo "--- daemon $T_PID threads, kernel stacks:" >&2
-	for t in /proc/"$T_PID"/task/*; do
-		echo "task ${t##*/} ($(cat "$t/comm" 2>/dev/null)): $(cat "$t/wchan" 2>/dev/null)" >&2
-		cat "$t/stack" >&2 2>/dev/null
-	done
+	t_dump_stacks "$T_PID"
 	if command -v gdb >/dev/null 2>&1; then
 		timeout 60 gdb -p "$T_PID" -batch -ex 'thread apply all bt' >&2 2>&1
 	fi
