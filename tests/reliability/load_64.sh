@@ -113,8 +113,11 @@ if [ $sanitized -eq 0 ] && [ "${hwm_kb:-0}" -gt $LIMIT_KB ]; then
 	t_fail "daemon VmHWM ${hwm_kb} KiB > cache ${CACHE_MB} MiB + ${OVERHEAD_MB} MiB"
 fi
 t_umount "$MP" || t_fail "daemon exited non-zero at unmount"
-# loadmix has no outside writer: the watcher must have seen none (a false
-# outside change invalidates the kernel's pages under the threads' writes).
+# Printed, for whoever reads a failure: loadmix has no outside writer, so
+# any outside change the watcher counted was a false one (it invalidates
+# the kernel's pages under the threads' writes: finding 12's first cause),
+# and write-backs cut by the truncation guard may have lost stores
+# (finding 12).
 grep -E 'watcher:|old EOF page' "$T_LOG"
 n=0
 for f in "$EX"/*; do
