@@ -102,6 +102,19 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* The daemon's state once it has left @from, or after GUARD_GRACE_MS. */
+static enum daemon_state state_after(pid_t pid, enum daemon_state from)
+{
+	enum daemon_state s = daemon_state(pid);
+
+	for (int waited = 0; s == from && waited < GUARD_GRACE_MS;
+	     waited += 10) {
+		sleep_ms(10);
+		s = daemon_state(pid);
+	}
+	return s;
+}
+
 static int conn_abort(unsigned long conn)
 {
 	char path[128];
@@ -127,12 +140,11 @@ static void guardian_main(pid_t daemon, unsigned long conn,
 	int null;
 
 	prctl(PR_SET_NAME, "mmapfs-guard");
+	/* SIGUSR1 is waited for; terminal signals to the process group are
+	 * the daemon's to act on (it blocks them and waits for them in a
+	 * thread): stay. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	/* Terminal signals to the process group are the daemon's to act on
-	 * (it blocks them and waits for them in a thread): stay. */
-	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
@@ -155,25 +167,16 @@ static void guardian_main(pid_t daemon, unsigned long conn,
 	/* If it died before the prctl, no signal will come. */
 	for (bool wait = getppid() == daemon;; wait = true) {
 		enum daemon_state s;
-		int waited;
 
 		if (wait)
 			sigwaitinfo(&set, NULL);
 		/* Its main thread may still be on its way out. */
-		s = daemon_state(daemon);
-		for (waited = 0; s == DAEMON_ALIVE && waited < GUARD_GRACE_MS;
-		     waited += 10) {
-			sleep_ms(10);
-			s = daemon_state(daemon);
-		}
+		s = state_after(daemon, DAEMON_ALIVE);
 		if (s == DAEMON_ALIVE)
 			continue;	/* a stray SIGUSR1 */
 		/* Killed: give the other threads time to go. */
-		for (waited = 0; s == DAEMON_STUCK && waited < GUARD_GRACE_MS;
-		     waited += 10) {
-			sleep_ms(10);
-			s = daemon_state(daemon);
-		}
+		if (s == DAEMON_STUCK)
+			s = state_after(daemon, DAEMON_STUCK);
 		if (s == DAEMON_GONE)
 			_exit(0);
 		if (s == DAEMON_STUCK) {

@@ -278,7 +278,6 @@ static bool eof_tail_zero(struct fs *fs, struct fs_inode *inode, off_t old,
 			  off_t gap_end)
 {
 	static const char zeros[4096 * 16];
-	unsigned int limit = fs->cfg.max_threads / 2;
 	size_t len = (size_t)(gap_end - old);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
 	int err = -EBUSY;
@@ -286,10 +285,11 @@ static bool eof_tail_zero(struct fs *fs, struct fs_inode *inode, off_t old,
 	if (len > sizeof(zeros) || !fs->se)
 		return false;
 	bv.buf[0].mem = (void *)zeros;
-	if (atomic_fetch_add(&fs->notify_waiters, 1) < limit)
+	if (fs_wait_budget_get(fs)) {
 		err = fuse_lowlevel_notify_store(fs->se, fs_ino_of(fs, inode),
 						 old, &bv, 0);
-	atomic_fetch_sub(&fs->notify_waiters, 1);
+		fs_wait_budget_put(fs);
+	}
 	atomic_fetch_add(err && err != -ENOENT ? &fs->eof_stats.late
 					       : &fs->eof_stats.zeroed, 1);
 	/* -ENOENT: the kernel has no such inode cached, so no copy */

@@ -603,6 +603,15 @@ int fs_notify_start(struct fs *fs);
 void fs_notify_stop(struct fs *fs);
 
 /*
+ * fs_wait_budget_get - take one of the max_threads / 2 places for handlers
+ * that wait on the kernel or on other workers (fs->notify_waiters); false
+ * if none is free (always with max_threads 1).  fs_wait_budget_put gives
+ * it back.
+ */
+bool fs_wait_budget_get(struct fs *fs);
+void fs_wait_budget_put(struct fs *fs);
+
+/*
  * fs_notify_inval - have the notifier thread send notify_inval_inode(@ino,
  * @off, @len) and wait up to @wait_ms (0: not at all) for it to be done.
  * Returns true if it was done in time; otherwise it is still carried out.

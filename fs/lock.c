@@ -263,12 +263,12 @@ void fs_lock_inode_free(struct fs_inode *inode)
 
 /* ---- coherence ---------------------------------------------------------- */
 
-/* Handlers waiting for other workers: the budget file.c shares. */
+/* Handlers waiting for other workers: the budget file.c shares; the
+ * first refusal is logged. */
 static bool wait_budget_get(struct fs *fs)
 {
-	if (atomic_fetch_add(&fs->notify_waiters, 1) < fs->cfg.max_threads / 2)
+	if (fs_wait_budget_get(fs))
 		return true;
-	atomic_fetch_sub(&fs->notify_waiters, 1);
 	if (!atomic_exchange(&fs->lock_flush_skip_logged, true))
 		fuse_log(FUSE_LOG_WARNING,
 			 "mmapfs: %s: lock releases do not pull pages stored through mappings, acquisitions do not wait for the kernel's invalidation (docs/semantics.md, L4)\n",
@@ -276,11 +276,6 @@ static bool wait_budget_get(struct fs *fs)
 			 "single-threaded (-s)" :
 			 "more than max_threads / 2 handlers waiting at once");
 	return false;
-}
-
-static void wait_budget_put(struct fs *fs)
-{
-	atomic_fetch_sub(&fs->notify_waiters, 1);
 }
 
 /*
@@ -359,7 +354,7 @@ static void kernel_flush(struct fs *fs, struct fs_inode *inode)
 	if (n)
 		atomic_fetch_add(&fs->lock_stats.kernel_fsyncs, 1);
 	atomic_fetch_add(&fs->lock_stats.kernel_flushes, 1);
-	wait_budget_put(fs);
+	fs_wait_budget_put(fs);
 }
 
 /*
@@ -385,7 +380,7 @@ static void release_flush(struct fs *fs, struct fs_inode *inode,
 	if ((fs_watch_lock_release(fs) || fs_notify_pending(fs)) &&
 	    wait_budget_get(fs)) {
 		fs_notify_barrier(fs, FS_LOCK_INVAL_WAIT_MS);
-		wait_budget_put(fs);
+		fs_wait_budget_put(fs);
 	}
 }
 
@@ -412,7 +407,7 @@ static void acquire_check(struct fs *fs, struct fs_inode *inode, bool worker)
 		return;
 	fs_notify_barrier(fs, FS_LOCK_INVAL_WAIT_MS);
 	if (worker)
-		wait_budget_put(fs);
+		fs_wait_budget_put(fs);
 }
 
 /* ---- the lock thread ---------------------------------------------------- */

@@ -129,6 +129,19 @@ static void *notify_main(void *arg)
 	return NULL;
 }
 
+bool fs_wait_budget_get(struct fs *fs)
+{
+	if (atomic_fetch_add(&fs->notify_waiters, 1) < fs->cfg.max_threads / 2)
+		return true;
+	atomic_fetch_sub(&fs->notify_waiters, 1);
+	return false;
+}
+
+void fs_wait_budget_put(struct fs *fs)
+{
+	atomic_fetch_sub(&fs->notify_waiters, 1);
+}
+
 int fs_notify_start(struct fs *fs)
 {
 	int r;
