@@ -154,9 +154,11 @@
  *   write-back, allocation waits for write-back to free some.
  *   Per-page overhead on x86-64: struct pc_page is 56 bytes (64 with
  *   malloc's header) and a dense index costs a 560-byte node per 64 pages,
- *   about 9 bytes per page: some 73 bytes per 4096-byte page, 1.8 %.  Page
- *   data comes from mmap()ed chunks of 256 pages kept by the cache, so the
- *   daemon's memory stays within cache_size plus that overhead
+ *   about 9 bytes per page: some 73 bytes per 4096-byte page, 1.8 %, and
+ *   one bit per page for the free-slot bitmap.  Page data lives in one
+ *   region of address space reserved for cache_size at creation and made
+ *   usable 256 pages at a time, kept by the cache, so the daemon's memory
+ *   stays within cache_size plus that overhead
  *   (tests/mount/e3_memory_bound.sh measures it: peak RSS with
  *   cache_size=64M stays under 112 MiB while 2 GiB are written and read).
  *
@@ -175,8 +177,14 @@
  *   dirty bytes past dirty_bytes wait while write-back makes progress.
  *   pc_write_and_wait() (fsync) writes the mapping's dirty pages itself on a
  *   ring from a small pool and waits only for them and for that mapping's
- *   in-flight writes, then fdatasync()s/fsync()s the backing file.
- *   pc_writeback_range() is the same without the fdatasync.
+ *   in-flight writes, then fdatasync()s/fsync()s the backing file.  When it
+ *   writes more than one batch (queue_depth requests), each batch's range
+ *   is handed to the backing filesystem's write-out (sync_file_range
+ *   SYNC_FILE_RANGE_WRITE) while the next is written, so the disk works
+ *   while we copy (EARLY WRITE-OUT in writeback.c).
+ *   pc_writeback_range() is the same without the fdatasync and without the
+ *   write-out.  Pages handed out one after the other are adjacent in memory
+ *   (PAGE DATA in pagecache.c), so a run of them is written as one iovec.
  *
  * ERRORS (errseq, as lib/errseq.c)
  *
@@ -553,11 +561,14 @@ struct pc_stats {
 	uint64_t bytes_read;		/* from backing files */
 	uint64_t bytes_written;		/* to backing files by write-back */
 	uint64_t writeback_requests;	/* writes submitted */
+	uint64_t writeback_iovecs;	/* their iovecs: one per run of pages
+					 * adjacent in memory too */
 	uint64_t evictions;		/* clean pages evicted */
 	uint64_t writeback_errors;	/* failed write-back requests */
 	uint64_t throttle_waits;	/* writers that waited on dirty_bytes */
 	uint64_t throttle_wait_ns;	/* total time they waited */
 	uint64_t syncs;			/* pc_write_and_wait calls */
+	uint64_t writeouts;		/* early write-outs those started */
 	uint64_t mappings;		/* live mappings */
 };
 

@@ -209,18 +209,25 @@ struct pc_cache {
 	unsigned int nr_rings;		/* lock */
 	unsigned int sync_all;		/* lock: pc_cache_sync_all running */
 
-	/* page data: chunks mmap()ed once, a free list of pages (data_lock,
-	 * innermost).  Never more than cache_size rounded up to a chunk. */
 	/* Reopenable backing descriptors (see DESCRIPTORS in pagecache.h). */
 	pthread_mutex_t fd_lock;
 	struct pc_mapping *fd_head, *fd_tail; /* fd_lock: most recent first */
 	unsigned long nr_fds;		/* fd_lock */
 	unsigned long max_fds;		/* constant */
 
+	/* Page data (data_lock, innermost; see data_alloc in pagecache.c):
+	 * one region of data_slots pages reserved at creation, made usable a
+	 * chunk at a time from its start, slots handed out next-fit from a
+	 * bitmap of free slots.  Never more than cache_size rounded up to a
+	 * chunk. */
 	pthread_mutex_t data_lock;
-	char *data_free;		/* data_lock: next pointer in the page */
-	void **chunks;			/* data_lock */
-	size_t nr_chunks, cap_chunks;	/* data_lock */
+	char *data_base;		/* constant: the reserved region */
+	unsigned long data_slots;	/* constant: its size in pages */
+	uint64_t *data_free;		/* data_lock: bit set = slot free */
+	uint64_t *data_free_sum;	/* data_lock: bit w set = word w != 0 */
+	unsigned long data_ready;	/* data_lock: slots made usable */
+	unsigned long data_nr_free;	/* data_lock: bits set in data_free */
+	unsigned long data_next;	/* data_lock: where the search starts */
 
 	/* counters read without locks */
 	atomic_ulong nr_pages;		/* allocated pages */
@@ -233,7 +240,8 @@ struct pc_cache {
 	struct {
 		atomic_ullong hits, misses, readahead, bytes_read,
 			bytes_written, wb_requests, evictions, wb_errors,
-			throttle_waits, throttle_wait_ns, syncs;
+			throttle_waits, throttle_wait_ns, syncs, writeouts,
+			wb_iovecs;
 	} st;
 
 	/* the write-back engine (writeback.c) */
@@ -287,7 +295,13 @@ bool pc_mapping_clean_locked(struct pc_mapping *m);
 void pc_mapping_dirty_list_del(struct pc_mapping *m);
 
 /* writeback.c: synchronous vectored I/O on a pooled ring or preadv/pwritev */
-enum pc_io_op { PC_IO_READ, PC_IO_WRITE, PC_IO_FSYNC, PC_IO_FDATASYNC };
+/* PC_IO_WRITEOUT: start the backing filesystem's write-out of
+ * [off, off + len) to its disk (sync_file_range(SYNC_FILE_RANGE_WRITE), the
+ * kernel's filemap_fdatawrite_range) without waiting for it; advisory, its
+ * result is not reported (the commit's fdatasync reports any error). */
+enum pc_io_op {
+	PC_IO_READ, PC_IO_WRITE, PC_IO_FSYNC, PC_IO_FDATASYNC, PC_IO_WRITEOUT
+};
 
 struct pc_io {
 	int fd;
@@ -313,10 +327,12 @@ void pc_rings_free(struct pc_cache *c);
 /*
  * Write back every dirty page of @m in pages [first, last] and wait.
  * Caller holds m->lock and has raised m->sync_waiters; the lock is dropped
- * and retaken.  Returns 0 or the first -errno.
+ * and retaken.  With @writeout (the caller commits next), each batch's
+ * range is handed to the backing filesystem's write-out while the next
+ * batch is written.  Returns 0 or the first -errno.
  */
 int pc_writeback_range_sync(struct pc_mapping *m, uint64_t first,
-			    uint64_t last);
+			    uint64_t last, bool writeout);
 
 /*
  * Commit (fdatasync or fsync) @m's UNSTABLE pages: on success they become

@@ -1652,6 +1652,124 @@ START_TEST(test_coalesce)
 END_TEST
 
 /*
+ * Pages allocated one after the other get adjacent, ascending memory
+ * (PAGE DATA in pagecache.c), whatever order earlier pages were freed in:
+ * write-back then sends each request as one iovec.  Truncating frees the
+ * pages in index order; a LIFO free list handed them back in reverse, and
+ * every request of the second round had max_write_pages iovecs.
+ */
+START_TEST(test_data_layout)
+{
+	struct pc_cache *c = t_cache(1024, _i);
+	unsigned char *expect = t_malloc(256 * PS);
+	struct pc_stats st0, st;
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+	uint64_t reqs, iovs;
+	int ret;
+
+	T_VARIANT();
+
+	t_path(path, sizeof(path), "f");
+	m = t_map(c, path, O_RDWR);
+	for (int round = 0; round < 3; round++) {
+		t_pat_fill(expect, 256 * PS, 0, 61 + (unsigned)round);
+		t_write(m, expect, 256 * PS, 0, false);
+		pc_stats_read(c, &st0);
+		t_sync(m);
+		pc_stats_read(c, &st);
+		reqs = st.writeback_requests - st0.writeback_requests;
+		iovs = st.writeback_iovecs - st0.writeback_iovecs;
+		ck_assert_msg(reqs == 16 && iovs == reqs,
+			      "round %d: 256 pages written in order, "
+			      "max_write_pages 16: %" PRIu64 " requests with %"
+			      PRIu64 " iovecs (16 and 16 expected)", round,
+			      reqs, iovs);
+		t_check_backing(path, expect, (off_t)(256 * PS), "layout");
+		/* frees every page, in index order */
+		ret = pc_truncate(m, 0);
+		ck_assert_msg(ret == 0, "pc_truncate: %s", strerror(-ret));
+		pc_stats_read(c, &st);
+		ck_assert_uint_eq(st.cached_bytes, 0);
+	}
+	pc_mapping_put(m);
+	free(expect);
+	t_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * EARLY WRITE-OUT (writeback.c): a sync of more than one batch (here
+ * queue_depth 16 x max_write_pages 16 = 256 pages) hands each batch but the
+ * last to the backing filesystem's write-out; a sync of one batch and
+ * pc_writeback_range (no commit follows) do not.  The data is right either
+ * way, and a write error in the middle of such a sync is still reported,
+ * kept dirty and written by the retry.
+ */
+START_TEST(test_writeout)
+{
+	struct pc_cache *c = t_cache(4096, _i);
+	const size_t size = 3 * 256 * PS;
+	unsigned char *expect = t_malloc(size);
+	struct pc_stats st0, st;
+	char path[PATH_MAX];
+	struct pc_mapping *m;
+	pc_errseq_t es;
+	int ret;
+
+	T_VARIANT();
+
+	t_path(path, sizeof(path), "f");
+	m = t_map(c, path, O_RDWR);
+	es = pc_errseq_sample(m);
+	t_pat_fill(expect, size, 0, 71);
+	t_write(m, expect, size, 0, false);
+	pc_stats_read(c, &st0);
+	t_sync(m);
+	pc_stats_read(c, &st);
+	ck_assert_uint_eq(st.writeouts - st0.writeouts, 2);
+	ck_assert_uint_eq(st.bytes_written - st0.bytes_written, size);
+	t_check_backing(path, expect, (off_t)size, "sync with write-out");
+
+	/* one batch: nothing to overlap */
+	t_pat_fill(expect, 256 * PS, 0, 72);
+	t_write(m, expect, 256 * PS, 0, false);
+	pc_stats_read(c, &st0);
+	t_sync(m);
+	pc_stats_read(c, &st);
+	ck_assert_uint_eq(st.writeouts, st0.writeouts);
+	t_check_backing(path, expect, (off_t)size, "sync of one batch");
+
+	/* no commit follows: no write-out */
+	t_pat_fill(expect, size, 0, 73);
+	t_write(m, expect, size, 0, false);
+	pc_stats_read(c, &st0);
+	ret = pc_writeback_range(m, 0, -1);
+	ck_assert_msg(ret == 0, "pc_writeback_range: %s", strerror(-ret));
+	pc_stats_read(c, &st);
+	ck_assert_uint_eq(st.writeouts, st0.writeouts);
+	t_check_backing(path, expect, (off_t)size, "pc_writeback_range");
+	t_sync(m);
+
+	/* a write error in a sync with write-out: reported once, kept,
+	 * retried */
+	t_pat_fill(expect, size, 0, 74);
+	t_write(m, expect, size, 0, false);
+	pc_fault_set(c, PC_FAULT_WRITE, EIO, 1);
+	ret = pc_write_and_wait(m, 0, -1, true);
+	ck_assert_msg(ret == -EIO, "sync with EIO injected: %d", ret);
+	ck_assert_int_eq(pc_errseq_check_and_advance(m, &es), -EIO);
+	ck_assert(pc_mapping_dirty_bytes(m) > 0);
+	t_sync(m);
+	ck_assert_uint_eq(pc_mapping_dirty_bytes(m), 0);
+	t_check_backing(path, expect, (off_t)size, "retry after the fault");
+	pc_mapping_put(m);
+	free(expect);
+	t_cache_destroy(c);
+}
+END_TEST
+
+/*
  * pc_writeback_range writes the range's dirty pages and nothing else, leaves
  * the commit to pc_write_and_wait (which then writes nothing again), and
  * reports a failed write, keeping the page dirty for the retry.
@@ -3757,6 +3875,8 @@ static Suite *make_pagecache_suite(void)
 	tcase_add_loop_test(tc, test_expire, 0, 2);
 	tcase_add_loop_test(tc, test_many_dirty_mappings, 0, 2);
 	tcase_add_loop_test(tc, test_coalesce, 0, 2);
+	tcase_add_loop_test(tc, test_data_layout, 0, 2);
+	tcase_add_loop_test(tc, test_writeout, 0, 2);
 	tcase_add_loop_test(tc, test_writeback_range, 0, 2);
 	tcase_add_loop_test(tc, test_readahead, 0, 2);
 	tcase_add_loop_test(tc, test_drop_backing_cache, 0, 2);
