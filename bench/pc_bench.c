@@ -6,9 +6,11 @@
  *                 [-n HIT_OPS] DIR
  *
  * Write-back (issue #4's target: "write-back of a 1 GiB dirty cache at least
- * as fast as plain pwritev of the same data").  WRITE_MIB (default 1024) of
- * data go into one new file in DIR and are made durable, by each of the
- * methods below, REPS times (default 7).  Every run is timed in two phases:
+ * as fast as plain pwritev of the same data", the benchmark "write 1 GiB
+ * through the cache and write it back vs pwrite+fdatasync").  WRITE_MIB
+ * (default 1024) of data go into one new file in DIR and are made durable,
+ * by each of the methods below, REPS times (default 7).  Every run is timed
+ * in two phases:
  *
  *   write     until the data is in the backing filesystem (its page cache):
  *             the pwritev() calls, or pc_writeback_range() of the whole
@@ -16,15 +18,26 @@
  *   sync      making it durable: fdatasync(), or pc_write_and_wait(datasync)
  *             (which then only commits: nothing is dirty any more);
  *
- * and the total.  The sync phase is the virtual disk's flush: it does not
- * depend on who wrote the data, and its time swings by a factor of 5 between
- * runs on the benchmark machine, so the target is decided on the write
- * phase, which is what the write-back engine controls.
+ * and the total.  The target is decided on the whole: pc_fsync (an fsync of
+ * the held dirty cache, pc_write_and_wait in one call) against pwritev_held
+ * + fdatasync, "fsync" in "target".  The write phase alone (pc_held's
+ * pc_writeback_range against the pwritev calls: the same bytes copied from
+ * memory into the same page cache) is reported beside it, "write".
  *
  *   pwritev_held  the reference: pwritev() of WRITE_MIB MiB held in memory
  *             (one distinct buffer, written and faulted in before the
  *             timing), in requests of the engine's largest size
  *             (max_write_pages pages: 1 MiB), one iovec each.
+ *   pc_fsync  an fsync of a held dirty cache: as pc_held, but one timed
+ *             pc_write_and_wait(datasync) does all (its phases cannot be
+ *             told apart from outside: all of it counts as "write", sync
+ *             is 0).  It writes in batches of queue_depth requests and hands
+ *             each batch's range to the backing fs's write-out while the
+ *             next is written (EARLY WRITE-OUT, pagecache/writeback.c).
+ *   pwritev_writeout  pwritev_held doing the same by hand: after each batch
+ *             of queue_depth requests, sync_file_range(SYNC_FILE_RANGE_WRITE)
+ *             of it; then fdatasync.  Not a target: what a program that
+ *             overlaps its own write-out gets without a cache.
  *   pc_held   write-back of a held dirty cache: WRITE_MIB MiB are
  *             pc_write()n into a cache with room for them (cache_size =
  *             2 * WRITE_MIB, dirty_bytes = WRITE_MIB) and write-back held
@@ -60,7 +73,7 @@
  * For each phase the process's CPU time (all threads, io_uring's workers
  * included) is recorded, and the CPU time the rest of the machine used
  * meanwhile (from /proc/stat): on a shared machine that is the noise.
- * METHODS: a comma-separated subset, default all five.
+ * METHODS: a comma-separated subset, default all seven.
  *
  * Hit path.  A HIT_MIB (default 64) file is written and read once through a
  * mapping to make every page uptodate, then HIT_OPS (default 2000000)
@@ -77,8 +90,10 @@
  * sync_cpu_s, write_other_cpu_s, sync_other_cpu_s, in the order run) and the
  * median, minimum and maximum of each (KEY_median, KEY_min, KEY_max);
  * "target" the speed of pc_held relative to pwritev_held (reference seconds
- * / pc seconds: >= 1.0 meets the target) as the ratio of the medians and as
- * the median, minimum and maximum of the ratios within each repetition.
+ * / pc seconds) per phase ("write", "sync", "total") and, if pc_fsync ran,
+ * of pc_fsync's whole against pwritev_held's total ("fsync": >= 1.0 meets
+ * the target), each as the ratio of the medians and as the median, minimum
+ * and maximum of the ratios within each repetition.
  * Progress goes to stderr.  Exit 0, or 1 on any error.
  */
 #include "config.h"
@@ -199,12 +214,14 @@ static int open_new(const char *path)
 
 /* ---- Write + write-back ------------------------------------------------- */
 
-enum method { M_PWRITEV_HELD, M_PC_HELD, M_PWRITEV, M_PC, M_PC_ROOMY,
-	      NR_METHODS };
+enum method { M_PWRITEV_HELD, M_PC_HELD, M_PC_FSYNC, M_PWRITEV_WRITEOUT,
+	      M_PWRITEV, M_PC, M_PC_ROOMY, NR_METHODS };
 
 static const char *const method_name[NR_METHODS] = {
 	[M_PWRITEV_HELD] = "pwritev_held",
 	[M_PC_HELD] = "pc_held",
+	[M_PC_FSYNC] = "pc_fsync",
+	[M_PWRITEV_WRITEOUT] = "pwritev_writeout",
 	[M_PWRITEV] = "pwritev",
 	[M_PC] = "pc",
 	[M_PC_ROOMY] = "pc_roomy",
@@ -277,10 +294,13 @@ static bool settle(void)
 }
 
 /* pwritev @w->total bytes from @src (@stride 0: the same chunk again and
- * again), then fdatasync. */
+ * again), then fdatasync.  With @writeout, sync_file_range(WRITE) of every
+ * batch of queue_depth requests once it is written. */
 static int run_pwritev(struct wbench *w, const unsigned char *src,
-		       bool stride, struct run *out)
+		       bool stride, bool writeout, struct run *out)
 {
+	size_t batch = (size_t)w->def.queue_depth * w->chunk;
+
 	struct clock3 k;
 	size_t off;
 	int fd = open_new(w->path), err = 0;
@@ -302,6 +322,9 @@ static int run_pwritev(struct wbench *w, const unsigned char *src,
 			err = -EIO;
 			goto out;
 		}
+		if (writeout && ((off + n) % batch == 0 || off + n == w->total))
+			sync_file_range(fd, (off_t)((off + n - 1) / batch * batch),
+					(off_t)batch, SYNC_FILE_RANGE_WRITE);
 	}
 	clock_mark(&k, 1);
 	if (fdatasync(fd) < 0) {
@@ -396,7 +419,10 @@ static int run_pc(struct wbench *w, enum method meth,
 		if (err)
 			goto out_put;
 	}
-	err = pc_writeback_range(m, 0, -1);
+	/* pc_fsync: one call, as an fsync makes it; its phases cannot be
+	 * told apart from outside, so all of it is in "write" */
+	err = meth == M_PC_FSYNC ? pc_write_and_wait(m, 0, -1, true)
+				 : pc_writeback_range(m, 0, -1);
 	clock_mark(&k, 1);
 	if (err) {
 		fprintf(stderr, "pc_bench: pc_writeback_range: %s\n",
@@ -435,11 +461,14 @@ static int run_method(struct wbench *w, enum method meth, struct run *out)
 {
 	switch (meth) {
 	case M_PWRITEV_HELD:
-		return run_pwritev(w, w->held, true, out);
+	case M_PWRITEV_WRITEOUT:
+		return run_pwritev(w, w->held, true,
+				   meth == M_PWRITEV_WRITEOUT, out);
 	case M_PC_HELD:
+	case M_PC_FSYNC:
 		return run_pc(w, meth, &w->held_cfg, true, out);
 	case M_PWRITEV:
-		return run_pwritev(w, w->hot, false, out);
+		return run_pwritev(w, w->hot, false, false, out);
 	case M_PC:
 		return run_pc(w, meth, &w->def, false, out);
 	default:
@@ -514,7 +543,7 @@ static int bench_write(const struct opts *o, const char *path)
 	enum method list[NR_METHODS];
 	unsigned int n_meth = parse_methods(o->methods, list), r, i;
 	struct wbench w = { .path = path, .dropped = true };
-	bool seen[NR_METHODS] = { false };
+	bool seen[NR_METHODS] = { false }, held;
 	double v[7][MAX_REPS];
 	size_t off;
 	int err = 0;
@@ -534,8 +563,9 @@ static int bench_write(const struct opts *o, const char *path)
 	w.held_cfg.dirty_expire_ms = 3600 * 1000;
 	w.held_cfg.writeback_interval_ms = 60 * 1000;
 	w.hot = malloc(w.chunk);
-	w.held = seen[M_PWRITEV_HELD] ? malloc(w.total) : NULL;
-	if (!w.hot || (seen[M_PWRITEV_HELD] && !w.held)) {
+	held = seen[M_PWRITEV_HELD] || seen[M_PWRITEV_WRITEOUT];
+	w.held = held ? malloc(w.total) : NULL;
+	if (!w.hot || (held && !w.held)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -619,6 +649,13 @@ static int bench_write(const struct opts *o, const char *path)
 		print_ratio("sync", ra[1], rb[1], o->reps);
 		printf(", ");
 		print_ratio("total", ra[2], rb[2], o->reps);
+		if (seen[M_PC_FSYNC]) {
+			for (r = 0; r < o->reps; r++)
+				rb[0][r] = runs[M_PC_FSYNC][r].write_s +
+					   runs[M_PC_FSYNC][r].sync_s;
+			printf(", ");
+			print_ratio("fsync", ra[2], rb[0], o->reps);
+		}
 		printf("}");
 	}
 	printf("}");
@@ -839,7 +876,8 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	struct opts o = { .write_mib = 1024, .reps = 7,
-			  .methods = "pwritev_held,pc_held,pwritev,pc,pc_roomy",
+			  .methods = "pwritev_held,pc_fsync,pc_held,"
+				     "pwritev_writeout,pwritev,pc,pc_roomy",
 			  .hit_mib = 64, .hit_ops = 2000000 };
 	char path[4096], load[64], date[64];
 	time_t now = time(NULL);

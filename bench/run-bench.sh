@@ -79,8 +79,9 @@
 #   BENCH_CONFIGS="backing mmapfs bindfs"   a subset, for development
 #   BENCH_WORKLOADS="..."  a subset of the workloads (names below)
 #   BENCH_PC=1            also run the pagecache micro-benchmark (pc_bench)
-#   BENCH_PC_REPS=7       its repetitions (not BENCH_REPS: its write-back
-#                         figures need at least 7 to say anything here)
+#   BENCH_PC_REPS=11      its repetitions (not BENCH_REPS: its write-back
+#                         figures need at least 7 to say anything here;
+#                         11 keep its 2 s outliers from deciding)
 #   BENCH_PERF="WL..."    perf record -g the mmapfs daemon during these
 #                         workloads (first repetition); the profiles are left
 #                         in BENCH_DIR/run/perf-WL.{data,txt} and summed up
@@ -164,7 +165,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	q_coh_files=500 q_coh_idle=2
 else
 	q_reps=3 q_seq=1024 q_rand=256 q_rt=5 q_files=20000
-	q_rows=200000 q_lookups=20000 q_msync=2000 q_pc="" q_pc_reps=7
+	q_rows=200000 q_lookups=20000 q_msync=2000 q_pc="" q_pc_reps=11
 	q_coh_files=10000 q_coh_idle=10
 fi
 REPS=${BENCH_REPS:-$q_reps}
