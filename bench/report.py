@@ -600,16 +600,22 @@ def pc_section(pc, w):
               "`pwritev` + `fdatasync` of the same data, >= 1.0), decided "
               "as the issue's benchmark states it, on the data made durable: "
               "%s (%.2f of the medians, %.2f within each repetition). Where "
-              "it comes from: the copy alone (the write phase: the same "
-              "bytes, from memory, into the same filesystem's page cache) is "
-              "at %.2f (%.2f within each repetition), about even; the fsync "
-              "gains by letting the disk write the first batches while later "
-              "ones are copied, which `pwritev` followed by `fdatasync` does "
-              "not do. A program can get that overlap by hand: "
-              "`pwritev_writeout` below issues `sync_file_range` after each "
-              "batch." % (verdict(t["fsync_ratio"], t["fsync_paired_median"]),
-                          t["fsync_ratio"], t["fsync_paired_median"],
-                          t["write_ratio"], t["write_paired_median"]))
+              "it comes from: the fsync lets the disk write the first "
+              "batches while later ones are copied, which `pwritev` followed "
+              "by `fdatasync` does not do (a program can get that overlap by "
+              "hand: `pwritev_writeout` below issues `sync_file_range` after "
+              "each batch). The copy alone (the write phase: the same bytes, "
+              "from memory, into the same filesystem's page cache) is at "
+              "%.2f of the medians and %.2f within each repetition; its "
+              "fastest runs took %s s with `pwritev` and %s s with "
+              "write-back. Runs of the copy that take 1-2 s instead of 0.2 s, "
+              "with the CPU busy all along (below), move those two ratios "
+              "far more than the engine does." % (
+                  verdict(t["fsync_ratio"], t["fsync_paired_median"]),
+                  t["fsync_ratio"], t["fsync_paired_median"],
+                  t["write_ratio"], t["write_paired_median"],
+                  fmt(runs["pwritev_held"]["write_s_min"]),
+                  fmt(runs["pc_held"]["write_s_min"])))
         else:
             w("Target not decided in this run: `pc_fsync` did not run.")
         w("")
@@ -657,7 +663,7 @@ def pc_section(pc, w):
       "benchmark machine: some runs copy two to three times slower with "
       "nobody else busy, more often right after large amounts of memory "
       "were freed and allocated again (that guest kernel hands freed "
-      "memory back to its host: `page_reporting.page_reporting_order=11`, "
+      "memory back to its host: free page reporting through "
       "virtio_balloon); the warm-up round and the caches kept from run to "
       "run keep most of it out, and the ratio within each repetition shows "
       "what is left.")
