@@ -761,7 +761,7 @@ static void wb_run(struct pc_cache *c, struct wb_req *reqs, int n,
  * (PC_IO_WRITEOUT) on the ring together with the next batch's writes: it
  * runs on another io-wq worker, so the disk writes the first batches while
  * later ones are still copied, and the commit waits for less.  Measured on
- * a 1 GiB sync (bench/pc_bench, pc_held): see docs/performance.md.  A sync
+ * a 1 GiB sync (bench/pc_bench, pc_fsync): see docs/performance.md.  A sync
  * of one batch (up to queue_depth * max_write_pages pages, 64 MiB by
  * default) is unchanged; background write-back never does it (the data may
  * be written again soon, and the backing fs's own write-back decides).
