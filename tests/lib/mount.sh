@@ -20,7 +20,16 @@ T_MOUNTS=""
 T_PIDS=""
 T_TMP=""
 
-t_fail() { echo "FAIL: $*" >&2; exit 1; }
+# t_fail MSG - fail the test; the tail of the daemon's log goes with it
+# (T_LOG usually lives in T_TMP, which the cleanup removes).
+t_fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${T_LOG:-}" ] && [ -s "$T_LOG" ]; then
+		echo "--- the last lines of the daemon log $T_LOG:" >&2
+		tail -n 30 "$T_LOG" >&2
+	fi
+	exit 1
+}
 
 t_require_fuse() {
 	if [ "$(id -u)" != 0 ]; then echo "SKIP: not root" >&2; exit 77; fi
